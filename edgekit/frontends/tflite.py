@@ -1,0 +1,200 @@
+"""TFLite flatbuffer -> Graph (float or int8, per-tensor or per-channel quantization).
+
+The flatbuffer is read with the schema bindings LiteRT ships (pure Python, no
+interpreter), then mapped op by op. Anything the bytes do not support - a wrong file
+identifier, offsets out of range, an op outside the IR op set - ends in a ModelLoadError
+or UnsupportedOpError naming the problem.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from edgekit.errors import ModelLoadError, UnsupportedOpError
+from edgekit.ir import Graph, Node, QuantParams, Tensor
+from edgekit.ir.ops import same_pads
+
+
+def schema():
+    """The generated TFLite schema module (LiteRT's, else TensorFlow's)."""
+    try:
+        from ai_edge_litert import schema_py_generated as s
+    except ImportError:  # pragma: no cover - depends on what the user installed
+        from tensorflow.lite.python import schema_py_generated as s
+    return s
+
+
+_DTYPES = {0: "float32", 2: "int32", 3: "uint8", 4: "int64", 7: "int16", 9: "int8"}
+_ACT = {0: "none", 1: "relu", 2: "relu_n1_to_1", 3: "relu6"}
+
+
+def _op_names() -> dict[int, str]:
+    s = schema()
+    return {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _parse(buf: bytes, path: str):
+    s = schema()
+    if len(buf) < 8:
+        raise ModelLoadError(f"{path}: truncated .tflite file ({len(buf)} bytes)")
+    if buf[4:8] != b"TFL3":
+        raise ModelLoadError(f"{path}: not a TFLite flatbuffer (file identifier "
+                             f"{buf[4:8]!r}, expected b'TFL3')")
+    try:
+        model = s.ModelT.InitFromObj(s.Model.GetRootAsModel(buf, 0))
+    except Exception as e:  # flatbuffers raises anything on corrupt offsets
+        raise ModelLoadError(f"{path}: corrupt or truncated .tflite file "
+                             f"({type(e).__name__}: {e})") from None
+    if not model.subgraphs:
+        raise ModelLoadError(f"{path}: .tflite file has no subgraph")
+    if len(model.subgraphs) > 1:
+        raise ModelLoadError(f"{path}: .tflite file has {len(model.subgraphs)} subgraphs; "
+                             "edgekit supports single-subgraph models")
+    return model
+
+
+def _buffer_bytes(model, buf: bytes, index: int) -> np.ndarray | None:
+    if index <= 0 or index >= len(model.buffers or []):
+        return None
+    b = model.buffers[index]
+    if b.data is not None and len(b.data):
+        return np.asarray(b.data, dtype=np.uint8)
+    if getattr(b, "offset", 0) > 1 and b.size:
+        if b.offset + b.size > len(buf):
+            raise ModelLoadError("buffer points past the end of the file (truncated?)")
+        return np.frombuffer(buf, np.uint8, b.size, b.offset)
+    return None
+
+
+def _tensor(model, buf: bytes, t, name: str) -> Tensor:
+    if t.type not in _DTYPES:
+        raise ModelLoadError(f"tensor '{name}' has unsupported dtype code {t.type}")
+    dtype = _DTYPES[t.type]
+    shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+    raw = _buffer_bytes(model, buf, t.buffer)
+    data = None
+    if raw is not None:
+        expect = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        if raw.size != expect:
+            raise ModelLoadError(f"constant '{name}' holds {raw.size} bytes, its shape "
+                                 f"{shape} needs {expect}")
+        data = raw.view(dtype).reshape(shape).copy()
+    q = t.quantization
+    quant = None
+    if q is not None and q.scale is not None and len(q.scale):
+        zp = q.zeroPoint if q.zeroPoint is not None else np.zeros(len(q.scale), np.int64)
+        axis = int(q.quantizedDimension) if len(q.scale) > 1 else None
+        quant = QuantParams.make(np.asarray(q.scale), np.asarray(zp), axis)
+    return Tensor(name, shape, dtype, data, quant)
+
+
+def _tensor_names(sg) -> list[str]:
+    names, seen = [], set()
+    for i, t in enumerate(sg.tensors):
+        n = (t.name or b"").decode("utf-8", "replace") or f"t{i}"
+        if n in seen:
+            n = f"{n}#{i}"
+        seen.add(n)
+        names.append(n)
+    return names
+
+
+def _pads(opt, x: Tensor, kh: int, kw: int) -> tuple[int, int, int, int]:
+    if opt.padding == 1:  # VALID
+        return (0, 0, 0, 0)
+    dh = getattr(opt, "dilationHFactor", 1) or 1
+    dw = getattr(opt, "dilationWFactor", 1) or 1
+    return (*same_pads(x.shape[1], kh, opt.strideH, dh), *same_pads(x.shape[2], kw, opt.strideW, dw))
+
+
+def _window_attrs(opt, x: Tensor, kh: int, kw: int) -> dict:
+    return {
+        "stride": (int(opt.strideH), int(opt.strideW)),
+        "dilation": (int(getattr(opt, "dilationHFactor", 1) or 1),
+                     int(getattr(opt, "dilationWFactor", 1) or 1)),
+        "pads": _pads(opt, x, kh, kw),
+        "activation": _ACT.get(opt.fusedActivationFunction, "unsupported"),
+    }
+
+
+def _map_op(kind: str, opt, ins: list[Tensor], out: Tensor) -> tuple[str, dict, int]:
+    """Return (IR op, attrs, number of inputs kept) for one TFLite operator."""
+    if kind == "CONV_2D":
+        return "Conv2D", _window_attrs(opt, ins[0], ins[1].shape[1], ins[1].shape[2]), 3
+    if kind == "DEPTHWISE_CONV_2D":
+        a = _window_attrs(opt, ins[0], ins[1].shape[1], ins[1].shape[2])
+        a["depth_multiplier"] = int(ins[1].shape[3] // max(ins[0].shape[3], 1))
+        return "DepthwiseConv2D", a, 3
+    if kind == "FULLY_CONNECTED":
+        if opt is not None and opt.weightsFormat != 0:
+            raise ValueError("shuffled weights format")
+        return "FullyConnected", {"activation": _ACT.get(opt.fusedActivationFunction if opt else 0, "unsupported"),
+                                  "keep_dims": bool(opt.keepNumDims) if opt else False}, 3
+    if kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        a = _window_attrs(opt, ins[0], opt.filterHeight, opt.filterWidth)
+        a.pop("dilation")
+        a["kernel"] = (int(opt.filterHeight), int(opt.filterWidth))
+        return ("AveragePool" if kind == "AVERAGE_POOL_2D" else "MaxPool"), a, 1
+    if kind == "RESHAPE":
+        return "Reshape", {"shape": out.shape}, 1
+    if kind == "SOFTMAX":
+        return "Softmax", {"beta": float(opt.beta) if opt else 1.0}, 1
+    if kind == "ADD":
+        return "Add", {"activation": _ACT.get(opt.fusedActivationFunction if opt else 0, "unsupported")}, 2
+    if kind in ("PAD", "PADV2"):
+        if ins[1].data is None:
+            raise ValueError("paddings must be a constant")
+        pads = tuple((int(a), int(b)) for a, b in ins[1].data.reshape(-1, 2))
+        return "Pad", {"pads": pads}, 1
+    if kind == "MEAN":
+        if ins[1].data is None:
+            raise ValueError("axes must be a constant")
+        return "Mean", {"axes": tuple(int(a) for a in ins[1].data.reshape(-1)),
+                        "keep_dims": bool(opt.keepDims) if opt else False}, 1
+    if kind in ("RELU", "RELU6"):
+        return ("ReLU" if kind == "RELU" else "ReLU6"), {}, 1
+    if kind in ("QUANTIZE", "DEQUANTIZE"):
+        return kind.capitalize(), {}, 1
+    raise KeyError(kind)
+
+
+def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "model") -> Graph:
+    model = _parse(buf, path)
+    sg = model.subgraphs[0]
+    names = _tensor_names(sg)
+    try:
+        tensors = {n: _tensor(model, buf, t, n) for n, t in zip(names, sg.tensors)}
+    except ModelLoadError as e:
+        raise ModelLoadError(f"{path}: {e}") from None
+    op_names = _op_names()
+    nodes, used = [], set()
+    for i, op in enumerate(sg.operators or []):
+        if op.opcodeIndex >= len(model.operatorCodes or []):
+            raise ModelLoadError(f"{path}: operator {i} has an out-of-range opcode index")
+        oc = model.operatorCodes[op.opcodeIndex]
+        code = max(int(oc.builtinCode), int(oc.deprecatedBuiltinCode))
+        kind = op_names.get(code, f"builtin#{code}")
+        if kind == "CUSTOM":
+            kind = f"CUSTOM:{(oc.customCode or b'?').decode('utf-8', 'replace')}"
+        out_names = [names[j] for j in op.outputs]
+        node_name = f"{kind.lower()}_{i}:{out_names[0] if out_names else '?'}"
+        in_names = [names[j] if j >= 0 else "" for j in op.inputs]
+        ins = [tensors[n] if n else None for n in in_names]
+        try:
+            ir_op, attrs, keep = _map_op(kind, op.builtinOptions, ins, tensors[out_names[0]])
+        except KeyError:
+            raise UnsupportedOpError(kind, node_name) from None
+        except (ValueError, TypeError, AttributeError, IndexError) as e:
+            raise UnsupportedOpError(kind, node_name, str(e)) from None
+        if attrs.get("activation") == "unsupported":
+            raise UnsupportedOpError(kind, node_name, "unsupported fused activation")
+        kept = tuple(in_names[:keep])
+        used.update(n for n in kept if n)
+        used.update(out_names)
+        nodes.append(Node(node_name, ir_op, kept, tuple(out_names[:1]), attrs))
+    g_in = tuple(names[j] for j in sg.inputs)
+    g_out = tuple(names[j] for j in sg.outputs)
+    used.update(g_in)
+    used.update(g_out)
+    tensors = {n: t for n, t in tensors.items() if n in used}
+    graph = Graph(name, tensors, tuple(nodes), g_in, g_out, {"format": "tflite"})
+    return graph.verify()

@@ -1,0 +1,1 @@
+"""Quantization: fixed-point arithmetic, quantization parameters, the int8 reference."""
