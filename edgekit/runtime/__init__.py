@@ -1,0 +1,1 @@
+"""Executors for the IR (float on torch; the int8 reference lives in edgekit.quant)."""
