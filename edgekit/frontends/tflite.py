@@ -176,13 +176,15 @@ def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "mode
         if kind == "CUSTOM":
             kind = f"CUSTOM:{(oc.customCode or b'?').decode('utf-8', 'replace')}"
         out_names = [names[j] for j in op.outputs]
-        node_name = f"{kind.lower()}_{i}:{out_names[0] if out_names else '?'}"
+        node_name = f"{kind.lower()}_{i}"
         in_names = [names[j] if j >= 0 else "" for j in op.inputs]
         ins = [tensors[n] if n else None for n in in_names]
         try:
             ir_op, attrs, keep = _map_op(kind, op.builtinOptions, ins, tensors[out_names[0]])
         except KeyError:
-            raise UnsupportedOpError(kind, node_name) from None
+            out = out_names[0] if out_names else "?"
+            raise UnsupportedOpError(kind, node_name, f"operator {i} of {len(sg.operators)}, "
+                                     f"output tensor '{out[:80]}'") from None
         except (ValueError, TypeError, AttributeError, IndexError) as e:
             raise UnsupportedOpError(kind, node_name, str(e)) from None
         if attrs.get("activation") == "unsupported":

@@ -1,0 +1,55 @@
+"""Human-readable tables (rich) for the CLI; the --json paths print the same dicts."""
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _console() -> Console:
+    # piped output (logs, CI) gets a wide fixed width instead of rich's 80 columns
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _shape(s) -> str:
+    return "x".join(map(str, s))
+
+
+def print_summary(info: dict) -> None:
+    con = _console()
+    t = Table(title=f"{info['name']} ({info['format']})", title_justify="left")
+    for col, just in (("#", "right"), ("node", "left"), ("op", "left"), ("in", "left"),
+                      ("out", "left"), ("params", "right"), ("MACs", "right"),
+                      ("attrs", "left"), ("quant", "left")):
+        t.add_column(col, justify=just, overflow="fold")
+    for r in info["layers"]:
+        t.add_row(str(r["index"]), r["name"], r["op"], _shape(r["input_shape"]),
+                  _shape(r["output_shape"]), f"{r['params']:,}", f"{r['macs']:,}",
+                  r["attrs"], r["quant"])
+    con.print(t)
+    tot = info["totals"]
+    io = lambda d: f"{d['name']} {_shape(d['shape'])} {d['dtype']}" + (
+        f" (s={d['scale']:.6g}, z={d['zero_point']})" if "scale" in d else "")
+    con.print(f"inputs:  {', '.join(io(d) for d in info['inputs'])}")
+    con.print(f"outputs: {', '.join(io(d) for d in info['outputs'])}")
+    con.print(f"totals:  {tot['nodes']} nodes, {tot['params']:,} parameters "
+              f"({tot['param_bytes']:,} bytes), {tot['macs']:,} MACs, largest activation "
+              f"{tot['largest_activation_bytes']:,} bytes")
+    con.print("ops:     " + ", ".join(f"{k} x{v}" for k, v in tot["ops"].items()))
+
+
+def print_eval(out: dict) -> None:
+    con = _console()
+    t = Table(title="evaluation", title_justify="left")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    t.add_row("model", out["model"])
+    t.add_row("executor", out["executor"])
+    t.add_row("inputs", f"{out['n']:,}")
+    t.add_row("top-1", f"{out['top1'] * 100:.1f} %")
+    if "tflm_identical" in out:
+        t.add_row("TFLM top-1", f"{out['tflm_top1'] * 100:.1f} %")
+        t.add_row("identical to TFLM", "yes, every element" if out["tflm_identical"]
+                  else f"NO: {out['tflm_first_mismatch']}")
+    con.print(t)
