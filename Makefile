@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` (main job) and `make test`.
+# Both set everything up first (scripts/setup.sh: Debian packages + .venv) and are
+# safe to re-run.
+SHELL := /bin/bash
+VENV := .venv/bin
+ASSETS ?= ../shared/assets
+EVAL_X := $(ASSETS)/eembc_kws01/kws01_inputs_int8_1000x49x10x1.npy
+EVAL_Y := $(ASSETS)/eembc_kws01/kws01_labels_1000.npy
+export EDGEKIT_QUIET ?=
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: setup demo test test-slow bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+# Main job (until `edgekit deploy` exists): import the bundled sample in all three
+# formats, print its graph, and score the float and the int8 model.
+demo: setup
+	$(VENV)/edgekit inspect samples/kws_ref_model.keras
+	$(VENV)/edgekit inspect samples/kws_ref_model_int8.tflite
+	@if [ -f "$(EVAL_X)" ]; then \
+	  $(VENV)/edgekit eval samples/kws_ref_model.pt2 --inputs $(EVAL_X) --labels $(EVAL_Y) \
+	    --input-scale 0.5847029 --input-zero-point 83 && \
+	  $(VENV)/edgekit eval samples/kws_ref_model_int8.tflite --inputs $(EVAL_X) --labels $(EVAL_Y) \
+	    --input-scale 0.5847029 --input-zero-point 83 --check-tflm; \
+	else echo "demo: $(EVAL_X) not found: skipping the accuracy check (set ASSETS=...)"; fi
+
+test: setup
+	$(VENV)/python -m pytest -q
+
+# The full 1000-input checks (nightly-style; not part of `make test`).
+test-slow: setup
+	$(VENV)/python -m pytest -q -m slow
+
+bench: setup
+	$(VENV)/python bench/reference_exactness.py
+
+clean:
+	rm -rf .pytest_cache build bench/results
