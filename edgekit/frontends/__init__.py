@@ -6,7 +6,9 @@ in-memory models are ``graph_from_keras`` and ``graph_from_torch``.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import zipfile
 
 from edgekit.errors import ModelLoadError
 from edgekit.ir import Graph
@@ -37,6 +39,8 @@ def sniff_format(path: str, head: bytes) -> str:
     if fmt is None:
         raise ModelLoadError(f"{path}: unknown model format '{ext or '(no extension)'}'; "
                              f"expected one of {', '.join(sorted(FORMATS))}")
+    if len(head) < 8:
+        raise ModelLoadError(f"{path}: truncated {ext} file ({len(head)} bytes)")
     magic = {"tflite": head[4:8] == b"TFL3",
              "torch": head[:2] == b"PK",
              "keras": head[:2] == b"PK" if ext == ".keras" else head[:8] == b"\x89HDF\r\n\x1a\n"}
@@ -47,11 +51,24 @@ def sniff_format(path: str, head: bytes) -> str:
     return fmt
 
 
+def _check_zip(path: str, data: bytes) -> None:
+    """.keras and .pt2 are zip archives: catch truncation before the framework does."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            bad = z.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        raise ModelLoadError(f"{path}: corrupt or truncated archive ({e})") from None
+    if bad is not None:
+        raise ModelLoadError(f"{path}: corrupt archive (member '{bad}' fails its checksum)")
+
+
 def load_model(path: str) -> Graph:
     """Import a model file into the IR. Raises ModelLoadError / UnsupportedOpError."""
     data = _read(path)
     fmt = sniff_format(path, data[:16])
     name = os.path.splitext(os.path.basename(path))[0]
+    if data[:2] == b"PK":
+        _check_zip(path, data)
     if fmt == "tflite":
         from edgekit.frontends.tflite import graph_from_tflite_bytes
         g = graph_from_tflite_bytes(data, path, name)

@@ -16,6 +16,7 @@ from edgekit.errors import ModelLoadError, UnsupportedOpError
 from edgekit.ir import Graph
 from edgekit.ir.builder import GraphBuilder
 from edgekit.ir.ops import same_pads
+from edgekit.native_io import quiet_native_stderr
 
 _ACTS = {"linear": "none", "relu": "relu", "relu6": "relu6"}
 
@@ -32,9 +33,9 @@ def load_keras_file(path: str):
     loaders = ["keras", "tf_keras"] if path.endswith(".keras") else ["tf_keras", "keras"]
     for mod in loaders:
         try:
-            lib = __import__(mod)
-            with warnings.catch_warnings():
+            with quiet_native_stderr(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
+                lib = __import__(mod)
                 return lib.models.load_model(path, compile=False)
         except ImportError as e:
             errors.append(f"{mod}: not installed ({e})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.native_io import quiet_native_stderr
 
 
 def interpreter(path: str, arena_size: int = 1 << 20):
@@ -16,7 +17,8 @@ def interpreter(path: str, arena_size: int = 1 << 20):
     except ImportError as e:  # pragma: no cover
         raise EdgekitError(f"the TFLM interpreter (pip package tflite-micro) is not installed: {e}")
     try:
-        return runtime.Interpreter.from_file(path, arena_size=arena_size)
+        with quiet_native_stderr():
+            return runtime.Interpreter.from_file(path, arena_size=arena_size)
     except Exception as e:
         raise EdgekitError(f"TFLM cannot load {path}: {str(e).splitlines()[0][:200]}") from None
 

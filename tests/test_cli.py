@@ -1,0 +1,135 @@
+"""The `edgekit` command as users run it: real subprocesses, real files."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT, SAMPLES, asset
+
+EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
+
+
+def run(*args, cwd=None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, EDGEKIT_QUIET="1", TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([*EDGEKIT, *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("model, params, macs", [
+    ("kws_ref_model.keras", 24_908, 2_656_768),
+    ("kws_ref_model.pt2", 24_908, 2_656_768),
+    ("kws_ref_model_int8.tflite", 22_604, 2_656_768),
+])
+def test_inspect_counts(model, params, macs):
+    r = run("inspect", SAMPLES / model, "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["totals"]["params"] == params
+    assert info["totals"]["macs"] == macs
+    assert info["inputs"][0]["shape"] == [1, 49, 10, 1]
+
+
+def test_inspect_table_mentions_totals():
+    r = run("inspect", SAMPLES / "kws_ref_model.keras")
+    assert r.returncode == 0, r.stderr
+    assert "24,908 parameters" in r.stdout and "2,656,768 MACs" in r.stdout
+    assert "BatchNorm" in r.stdout
+
+
+def test_help_explains_commands():
+    r = run("--help")
+    assert r.returncode == 0
+    assert "inspect" in r.stdout and "eval" in r.stdout and "examples:" in r.stdout
+
+
+def test_eval_int8_with_tflm_check(tmp_path):
+    x = np.load(asset("eembc_kws01/kws01_inputs_int8_1000x49x10x1.npy"))[:30]
+    y = np.load(asset("eembc_kws01/kws01_labels_1000.npy"))[:30]
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    r = run("eval", SAMPLES / "kws_ref_model_int8.tflite", "--inputs", tmp_path / "x.npy",
+            "--labels", tmp_path / "y.npy", "--input-scale", 0.5847029, "--input-zero-point", 83,
+            "--check-tflm", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["tflm_identical"] is True and out["n"] == 30 and out["top1"] == out["tflm_top1"]
+
+
+# ---- bad inputs: one line, the right exit code, no traceback --------------------------
+
+def _tanh_tflite(path: Path) -> None:
+    import tensorflow as tf
+    inp = tf.keras.Input((4,), batch_size=1)
+    m = tf.keras.Model(inp, tf.keras.layers.Dense(3, activation="tanh")(inp))
+    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(m).convert())
+
+
+def _bad_files(tmp: Path) -> dict[str, tuple[Path, int, str]]:
+    tfl = (SAMPLES / "kws_ref_model_int8.tflite").read_bytes()
+    ker = (SAMPLES / "kws_ref_model.keras").read_bytes()
+    pt2 = (SAMPLES / "kws_ref_model.pt2").read_bytes()
+    files = {
+        "empty.tflite": b"",
+        "trunc.tflite": tfl[:1000],
+        "tiny.tflite": tfl[:6],
+        "garbage.tflite": b"\x10\x00\x00\x00TFL3" + bytes(range(256)) * 4,
+        "notflite.tflite": b"hello world, not a model" * 10,
+        "model.onnx": b"\x08\x07\x12\x04onnx",
+        "tflite_as.keras": tfl,
+        "trunc.keras": ker[:5000],
+        "trunc.pt2": pt2[:5000],
+        "trunc.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 100,
+        "noext": tfl,
+    }
+    expect = {
+        "empty.tflite": (3, "empty file"),
+        "trunc.tflite": (3, "corrupt or truncated"),
+        "tiny.tflite": (3, "truncated"),
+        "garbage.tflite": (3, "corrupt or truncated"),
+        "notflite.tflite": (3, "not a valid .tflite file"),
+        "model.onnx": (3, "unknown model format '.onnx'"),
+        "tflite_as.keras": (3, "not a valid .keras file"),
+        "trunc.keras": (3, "corrupt or truncated archive"),
+        "trunc.pt2": (3, "corrupt or truncated archive"),
+        "trunc.h5": (3, "cannot load Keras model"),
+        "noext": (3, "unknown model format '(no extension)'"),
+    }
+    out = {}
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+        out[name] = (tmp / name, *expect[name])
+    out["missing.tflite"] = (tmp / "missing.tflite", 3, "no such file")
+    out["a_directory.tflite"] = (tmp, 3, "is a directory")
+    _tanh_tflite(tmp / "tanh.tflite")
+    out["tanh.tflite"] = (tmp / "tanh.tflite", 4, "unsupported op TANH at node 'tanh_1'")
+    return out
+
+
+def test_bad_models_give_one_clear_line(tmp_path):
+    cases = _bad_files(tmp_path)
+    for name, (path, code, msg) in cases.items():
+        r = run("inspect", path)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == code, (name, r.returncode, r.stderr)
+        assert len(lines) == 1 and lines[0].startswith("edgekit: error: "), (name, r.stderr)
+        assert msg in lines[0], (name, lines[0])
+        assert "Traceback" not in r.stderr and r.stdout == "", name
+
+
+def test_bad_eval_inputs(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((3, 7), np.float32))
+    np.save(tmp_path / "y.npy", np.zeros(3, np.int64))
+    (tmp_path / "bad.npy").write_bytes(b"junk")
+    model = SAMPLES / "kws_ref_model_int8.tflite"
+    for xs, ys, msg in [(tmp_path / "x.npy", tmp_path / "y.npy", "inputs have shape (3, 7)"),
+                        (tmp_path / "nope.npy", tmp_path / "y.npy", "no such file"),
+                        (tmp_path / "bad.npy", tmp_path / "y.npy", "not a readable .npy")]:
+        r = run("eval", model, "--inputs", xs, "--labels", ys)
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.count("\n") == 1 and msg in r.stderr, r.stderr
