@@ -100,8 +100,11 @@ def test_torch_ops_relu6_maxpool_add_mean():
     assert np.abs(run_float(g, x.permute(0, 2, 3, 1).numpy()) - net(x).detach().numpy()).max() <= 1e-5
 
 
-def test_tflite_float_model_imports():
-    g = load_model(str(asset("tflite_micro_misc/hello_world_float.tflite")))
+def test_tflite_float_model_matches_litert():
+    from edgekit.runtime.litert import run_litert
+
+    path = str(asset("tflite_micro_misc/hello_world_float.tflite"))
+    g = load_model(path)
     assert [n.op for n in g.nodes] == ["FullyConnected"] * 3
-    y = run_float(g, np.array([[0.0], [1.5707964]], np.float32))
-    assert y[0, 0] == pytest.approx(0.0, abs=0.1) and y[1, 0] == pytest.approx(1.0, abs=0.1)
+    x = np.linspace(0, 2 * np.pi, 50, dtype=np.float32).reshape(50, 1)
+    assert np.abs(run_float(g, x) - run_litert(path, x)).max() <= 1e-5
