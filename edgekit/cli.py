@@ -17,13 +17,16 @@ from edgekit.errors import EdgekitError, InputError
 EPILOG = """\
 examples:
   edgekit inspect samples/kws_ref_model.keras
+  edgekit synth samples/kws_ref_model.keras -o synth.npz
+  edgekit quantize samples/kws_ref_model.keras --data-free -o kws_int8.tflite
   edgekit inspect samples/kws_ref_model_int8.tflite --json
   edgekit eval samples/kws_ref_model_int8.tflite --inputs X.npy --labels Y.npy \\
       --input-scale 0.5847029 --input-zero-point 83 --check-tflm
 
 model formats: .keras / .h5 (Keras 3 or Keras 2), .pt2 (torch.export.save), .tflite
 (float or int8). Exit codes: 0 ok, 2 bad input data, 3 unreadable model,
-4 unsupported op, 5 internal graph error, 130 interrupted.
+4 unsupported op, 5 internal graph error, 6 no BatchNorm to synthesize from,
+130 interrupted.
 """
 
 
@@ -58,7 +61,67 @@ def _parser() -> argparse.ArgumentParser:
                    "identical outputs on every element")
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_eval)
+    s = sub.add_parser("synth", help="synthesize calibration inputs from the model's BatchNorm "
+                       "statistics (no data needed)",
+                       description="Optimize a batch of inputs so that, at every BatchNorm layer, "
+                       "their statistics match the layer's running mean and variance (ZeroQ); "
+                       "optionally a class term covers every class (DeepInversion). Writes .npz "
+                       "with arrays x (inputs), labels, loss.")
+    s.add_argument("model", help="float model (.keras, .h5, .pt2) with BatchNorm layers")
+    s.add_argument("-o", "--output", required=True, help="output .npz")
+    _synth_args(s)
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("quantize", help="int8 post-training quantization to a .tflite file",
+                       description="Fold BatchNorm, quantize weights per channel (int8, symmetric) "
+                       "and activations per tensor (int8, asymmetric) from calibration inputs, "
+                       "and write an int8 .tflite that TFLM and LiteRT run. The exported file is "
+                       "checked against edgekit's int8 reference in TFLM before it is written.")
+    s.add_argument("model", help="float model (.keras, .h5, .pt2, float .tflite)")
+    s.add_argument("-o", "--output", required=True, help="output .tflite")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data-free", action="store_true",
+                     help="calibrate on inputs synthesized from BatchNorm statistics (runs synth)")
+    src.add_argument("--calib", metavar="SYNTH.npz", help="calibrate on a saved `edgekit synth` output")
+    src.add_argument("--calib-data", metavar="X.npy", help="calibrate on your own inputs")
+    src.add_argument("--calib-gaussian", action="store_true",
+                     help="calibrate on Gaussian noise (a weak baseline, for comparison)")
+    s.add_argument("--input-scale", type=float, help="scale of int8 --calib-data (dequantized first)")
+    s.add_argument("--input-zero-point", type=int, default=0, help="zero point of int8 --calib-data")
+    s.add_argument("--calibration", choices=("minmax", "percentile", "mse"), default="minmax",
+                   help="how activation ranges are chosen from the calibration outputs")
+    s.add_argument("--percentile", type=float, default=99.99, help="for --calibration percentile")
+    s.add_argument("--bias-correction", action="store_true",
+                   help="correct each bias for the mean error of its quantized weights (DFQ-style)")
+    s.add_argument("--no-verify", action="store_true", help="skip the TFLM self-check")
+    _synth_args(s)
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    s.set_defaults(func=cmd_quantize)
     return p
+
+
+def _synth_args(s) -> None:
+    g = s.add_argument_group("synthesis (defaults work for the sample model)")
+    g.add_argument("--samples", type=int, default=64, help="batch size to synthesize (default 64)")
+    g.add_argument("--iters", type=int, default=500, help="optimization steps (default 500)")
+    g.add_argument("--lr", type=float, default=0.5, help="Adam learning rate (default 0.5)")
+    g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same bytes")
+    g.add_argument("--label-weight", type=float, default=0.0,
+                   help="weight of the class-coverage term (DeepInversion; 0 = off)")
+    g.add_argument("--tv-weight", type=float, default=0.0, help="input prior: total variation")
+    g.add_argument("--l2-weight", type=float, default=0.0, help="input prior: L2")
+
+
+def _synth_cfg(args):
+    from edgekit.synth import SynthConfig
+
+    for k in ("samples", "iters"):
+        if getattr(args, k) < 1:
+            raise InputError(f"--{k} must be at least 1")
+    return SynthConfig(n=args.samples, iters=args.iters, lr=args.lr, seed=args.seed,
+                       label_weight=args.label_weight, tv_weight=args.tv_weight,
+                       l2_weight=args.l2_weight)
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -77,25 +140,15 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def _load_npy(path: str, what: str):
-    import numpy as np
-
-    if not os.path.isfile(path):
-        raise InputError(f"{what} {path}: no such file")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as e:
-        raise InputError(f"{what} {path}: not a readable .npy array ({type(e).__name__})") from None
-
-
 def cmd_eval(args) -> int:
     import numpy as np
 
     from edgekit.evaluate import evaluate, model_inputs
+    from edgekit.fileio import load_npy
     from edgekit.frontends import load_model
 
     graph = load_model(args.model)
-    x, y = _load_npy(args.inputs, "--inputs"), _load_npy(args.labels, "--labels")
+    x, y = load_npy(args.inputs, "--inputs"), load_npy(args.labels, "--labels")
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
     quant = (args.input_scale, args.input_zero_point) if args.input_scale else None
@@ -119,6 +172,38 @@ def cmd_eval(args) -> int:
 
         print_eval(out)
     return 0 if out.get("tflm_identical", True) else 1
+
+
+def cmd_synth(args) -> int:
+    from edgekit.pipeline import run_synth
+
+    out = run_synth(args.model, args.output, _synth_cfg(args))
+    _print_summary(out, args.json, "synth")
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    from edgekit.pipeline import run_quantize
+    from edgekit.quant.ptq import QuantConfig
+
+    source = ("synthetic" if args.data_free else "npz" if args.calib else
+              "data" if args.calib_data else "gaussian")
+    qcfg = QuantConfig(calibration=args.calibration, percentile=args.percentile,
+                       bias_correction=args.bias_correction)
+    quant = (args.input_scale, args.input_zero_point) if args.input_scale else None
+    out = run_quantize(args.model, args.output, source, qcfg, _synth_cfg(args),
+                       args.calib or args.calib_data, quant, verify=not args.no_verify)
+    _print_summary(out, args.json, "quantize")
+    return 0
+
+
+def _print_summary(out: dict, as_json: bool, title: str) -> None:
+    if as_json:
+        print(json.dumps(out, indent=2))
+        return
+    from edgekit.report import print_kv
+
+    print_kv(title, out)
 
 
 # ---- entry point ------------------------------------------------------------------------

@@ -53,3 +53,14 @@ def print_eval(out: dict) -> None:
         t.add_row("identical to TFLM", "yes, every element" if out["tflm_identical"]
                   else f"NO: {out['tflm_first_mismatch']}")
     con.print(t)
+
+
+def print_kv(title: str, out: dict) -> None:
+    """A two-column summary table (the --json output, for people)."""
+    con = _console()
+    t = Table(title=title, title_justify="left")
+    t.add_column("item")
+    t.add_column("value", justify="right")
+    for k, v in out.items():
+        t.add_row(k.replace("_", " "), f"{v:.6g}" if isinstance(v, float) else str(v))
+    con.print(t)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.errors import EdgekitError
+from edgekit.native_io import quiet_native_stderr
 
 
 def interpreter_class():
@@ -24,8 +25,9 @@ def interpreter_class():
 
 def run_litert(path: str, x: np.ndarray) -> np.ndarray:
     """Run a batch (N, ...) one example at a time through LiteRT; first output, stacked."""
-    it = interpreter_class()(model_path=path)
-    it.allocate_tensors()
+    with quiet_native_stderr():  # XNNPACK announces itself on stderr
+        it = interpreter_class()(model_path=path)
+        it.allocate_tensors()
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     ys = []
     for xi in x:

@@ -1,0 +1,50 @@
+"""Atomic outputs: write next to the target, then rename, so an interrupted run never
+leaves a half-written file (the previous file, if any, stays intact until the rename)."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+from edgekit.errors import InputError
+
+
+def _check_dir(path: str) -> str:
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise InputError(f"output directory {d} does not exist")
+    return d
+
+
+@contextlib.contextmanager
+def atomic_path(path: str):
+    """Yield a temporary path in the target's directory; rename it over `path` on success."""
+    d = _check_dir(path)
+    fd, tmp = tempfile.mkstemp(prefix=".edgekit-", suffix=os.path.splitext(path)[1], dir=d)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def atomic_write_bytes(path: str, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def load_npy(path: str, what: str):
+    """A user-supplied .npy array (never pickles)."""
+    import numpy as np
+
+    if not os.path.isfile(path):
+        raise InputError(f"{what} {path}: no such file")
+    try:
+        return np.load(path, allow_pickle=False)
+    except Exception as e:
+        raise InputError(f"{what} {path}: not a readable .npy array ({type(e).__name__})") from None

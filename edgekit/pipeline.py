@@ -1,0 +1,98 @@
+"""The one place where stages are chained. Each function takes paths/configs, runs
+pure stages, writes its output atomically and returns a summary dict for the CLI."""
+from __future__ import annotations
+
+import time
+import zipfile
+
+import numpy as np
+
+from edgekit.errors import InputError
+from edgekit.fileio import atomic_path, atomic_write_bytes, load_npy
+from edgekit.frontends import load_model
+from edgekit.ir import Graph
+from edgekit.quant.ptq import QuantConfig, quantize_graph
+from edgekit.quant.tflite_export import export_tflite
+from edgekit.synth import SynthConfig, SynthResult, synthesize
+
+
+def run_synth(model: str, out: str, cfg: SynthConfig) -> dict:
+    graph = load_model(model)
+    t0 = time.perf_counter()
+    res = synthesize(graph, cfg)
+    dt = time.perf_counter() - t0
+    with atomic_path(out) as tmp:
+        res.save(tmp, graph.meta.get("sha256"))
+    return {"model": model, "output": out, "samples": int(res.x.shape[0]),
+            "shape": list(res.x.shape[1:]), "iterations": cfg.iters, "seed": cfg.seed,
+            "loss_first": res.loss_history[0], "loss_last": res.loss_history[-1],
+            "seconds": round(dt, 2)}
+
+
+def load_synth(path: str) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["x"].astype(np.float32)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path}: not an edgekit synth .npz ({type(e).__name__}: {e})") from None
+
+
+def calibration_batch(graph: Graph, source: str, *, synth_cfg: SynthConfig, calib_file: str | None = None,
+                      input_quant=None, n_gaussian: int = 64) -> tuple[np.ndarray, dict]:
+    """The calibration inputs for a source: 'synthetic', 'npz', 'data' or 'gaussian'."""
+    shape = graph.tensor(graph.inputs[0]).shape[1:]
+    if source == "synthetic":
+        t0 = time.perf_counter()
+        res: SynthResult = synthesize(graph, synth_cfg)
+        return res.x, {"synth_seconds": round(time.perf_counter() - t0, 2)}
+    if source == "gaussian":
+        rng = np.random.default_rng(synth_cfg.seed)
+        return rng.standard_normal((n_gaussian, *shape)).astype(np.float32), {}
+    if source == "npz":
+        return load_synth(calib_file), {}
+    from edgekit.evaluate import model_inputs
+
+    x = load_npy(calib_file, "--calib-data")
+    return model_inputs(graph, x, input_quant).astype(np.float32), {}
+
+
+def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg: SynthConfig,
+                 calib_file: str | None = None, input_quant=None, verify: bool = True) -> dict:
+    graph = load_model(model)
+    t0 = time.perf_counter()
+    calib, info = calibration_batch(graph, source, synth_cfg=synth_cfg, calib_file=calib_file,
+                                    input_quant=input_quant)
+    qgraph = quantize_graph(graph, calib, qcfg)
+    data = export_tflite(qgraph, f"edgekit data-free int8 ({source} calibration)")
+    dt = time.perf_counter() - t0
+    summary = {"model": model, "output": out, "calibration": source, "samples": int(len(calib)),
+               "range_method": qcfg.calibration, "bias_correction": qcfg.bias_correction,
+               "tflite_bytes": len(data), "seconds": round(dt, 2), **info}
+    qi = qgraph.tensor(qgraph.inputs[0]).quant
+    summary["input_scale"], summary["input_zero_point"] = float(qi.scale[0]), int(qi.zero_point[0])
+    if verify:
+        summary["tflm_check"] = _verify_against_tflm(qgraph, data, calib[:8])
+    atomic_write_bytes(out, data)
+    return summary
+
+
+def _verify_against_tflm(qgraph: Graph, data: bytes, calib: np.ndarray) -> str:
+    """Built-in self-check: the exported file, run by TFLM, equals the int8 reference."""
+    import os
+    import tempfile
+
+    from edgekit.errors import EdgekitError
+    from edgekit.evaluate import model_inputs
+    from edgekit.quant.reference import run_int8
+    from edgekit.runtime.tflm import first_mismatch, run_tflm
+
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "check.tflite")
+        with open(p, "wb") as f:
+            f.write(data)
+        x = model_inputs(qgraph, calib)
+        diff = first_mismatch(run_tflm(p, x)[0], run_int8(qgraph, x)[0].reshape(len(x), -1))
+    if diff:
+        raise EdgekitError(f"exported model disagrees with the int8 reference in TFLM at {diff}; "
+                           "not writing it (please report)")
+    return f"identical on {len(x)} inputs"
