@@ -132,7 +132,7 @@ def _windowed(w: _Writer, node: Node) -> None:
         opt.dilationHFactor, opt.dilationWFactor = int(dh), int(dw)
     opt.padding, opt.strideH, opt.strideW = padding, int(sh), int(sw)
     opt.fusedActivationFunction = _ACT[node.attr("activation", "none")]
-    ins = [w.tensor(g.tensor(x_name))] + [w.tensor(w.g.tensor(i)) if i else -1 for i in node.inputs[1:]]
+    ins = [w.tensor(w.g.tensor(x_name))] + [w.tensor(w.g.tensor(i)) if i else -1 for i in node.inputs[1:]]
     w.operator(node.op, ins, [w.tensor(w.g.tensor(node.outputs[0]))], kind, opt)
 
 
