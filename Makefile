@@ -14,16 +14,19 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 setup:
 	@bash scripts/setup.sh
 
-# Main job (until `edgekit deploy` exists): import the bundled sample in all three
-# formats, print its graph, and score the float and the int8 model.
+# Main job (until `edgekit deploy` exists): import the bundled sample, quantize it to
+# int8 with no data at all (calibration inputs synthesized from its BatchNorm statistics),
+# then score the float, the official and the data-free int8 model.
 demo: setup
 	$(VENV)/edgekit inspect samples/kws_ref_model.keras
-	$(VENV)/edgekit inspect samples/kws_ref_model_int8.tflite
+	@mkdir -p build
+	$(VENV)/edgekit quantize samples/kws_ref_model.keras --data-free -o build/kws_int8_datafree.tflite
 	@if [ -f "$(EVAL_X)" ]; then \
-	  $(VENV)/edgekit eval samples/kws_ref_model.pt2 --inputs $(EVAL_X) --labels $(EVAL_Y) \
-	    --input-scale 0.5847029 --input-zero-point 83 && \
-	  $(VENV)/edgekit eval samples/kws_ref_model_int8.tflite --inputs $(EVAL_X) --labels $(EVAL_Y) \
-	    --input-scale 0.5847029 --input-zero-point 83 --check-tflm; \
+	  for m in samples/kws_ref_model.pt2 samples/kws_ref_model_int8.tflite build/kws_int8_datafree.tflite; do \
+	    check=$$([ "$${m##*.}" = tflite ] && echo --check-tflm); \
+	    $(VENV)/edgekit eval $$m --inputs $(EVAL_X) --labels $(EVAL_Y) \
+	      --input-scale 0.5847029 --input-zero-point 83 $$check || exit 1; \
+	  done; \
 	else echo "demo: $(EVAL_X) not found: skipping the accuracy check (set ASSETS=...)"; fi
 
 test: setup
@@ -34,7 +37,8 @@ test-slow: setup
 	$(VENV)/python -m pytest -q -m slow
 
 bench: setup
-	$(VENV)/python bench/reference_exactness.py
+	$(VENV)/python bench/reference_exactness.py --assets $(ASSETS)
+	$(VENV)/python bench/data_free.py --assets $(ASSETS)
 
 clean:
 	rm -rf .pytest_cache build bench/results
