@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                    "identical outputs on every element")
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_eval)
+
     s = sub.add_parser("synth", help="synthesize calibration inputs from the model's BatchNorm "
                        "statistics (no data needed)",
                        description="Optimize a batch of inputs so that, at every BatchNorm layer, "
