@@ -118,15 +118,20 @@ def max_pool(x, kernel, stride, pads, out_hw, act_min, act_max) -> np.ndarray:
     return np.clip(m, act_min, act_max).astype(np.int8)
 
 
+def add_multipliers(sa: float, sb: float, sy: float):
+    """TFLM ADD's Prepare: (left_shift, input1 (M, shift), input2 (M, shift), output (M, shift))."""
+    left_shift = 20
+    twice_max = 2.0 * max(sa, sb)
+    return (left_shift, arith.quantize_multiplier(sa / twice_max),
+            arith.quantize_multiplier(sb / twice_max),
+            arith.quantize_multiplier(twice_max / ((1 << left_shift) * sy)))
+
+
 def add(a, b, a_q, b_q, y_q, act_min, act_max, rounding="double") -> np.ndarray:
     """Add with different input scales (TFLM add.cc): both inputs brought to a common
     scale at 20 extra bits, summed, then rescaled to the output."""
-    (sa, za), (sb, zb), (sy, zy) = a_q, b_q, y_q
-    left_shift = 20
-    twice_max = 2.0 * max(sa, sb)
-    ma, sha = arith.quantize_multiplier(sa / twice_max)
-    mb, shb = arith.quantize_multiplier(sb / twice_max)
-    my, shy = arith.quantize_multiplier(twice_max / ((1 << left_shift) * sy))
+    (_, za), (_, zb), (_, zy) = a_q, b_q, y_q
+    left_shift, (ma, sha), (mb, shb), (my, shy) = add_multipliers(a_q[0], b_q[0], y_q[0])
     va = arith.mbqm((a.astype(np.int64) - za) << left_shift, ma, sha, rounding)
     vb = arith.mbqm((b.astype(np.int64) - zb) << left_shift, mb, shb, rounding)
     out = arith.mbqm(arith.wrap32(va + vb), my, shy, rounding) + zy

@@ -1,0 +1,1 @@
+"""C code generation: memory planning and emission of model.h / model.c / model_data.c."""

@@ -1,0 +1,138 @@
+"""Arena planning: every intermediate tensor and every kernel's scratch in one arena.
+
+1. Lifetimes from the static schedule (node order): a tensor lives from the step that
+   writes it to the last step that reads it; graph inputs from step 0, outputs to the end.
+2. In-place aliasing: a node writes its output over its input when the kernel supports
+   it (1x1 conv with cout <= cin, 'same' depthwise with stride 1, add, reshape) and
+   nothing reads the input later. Aliased tensors share one buffer.
+3. Greedy by size (as TFLM's GreedyMemoryPlanner): buffers sorted by size, largest first,
+   each placed at the lowest 4-aligned offset that overlaps no already placed buffer
+   whose lifetime intersects its own.
+The result is exact: the arena is the end of the highest placed buffer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgekit.ir import Graph, Node
+
+ALIGN = 4
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+@dataclass
+class Buffer:
+    name: str
+    size: int
+    first: int
+    last: int
+    members: list[str] = field(default_factory=list)
+    offset: int = -1
+
+
+@dataclass(frozen=True)
+class Plan:
+    offsets: dict[str, int]          # tensor name (or "scratch:<node>") -> byte offset
+    arena_size: int
+    in_place: dict[str, bool]        # node name -> runs in place
+    scratch: dict[str, int]          # node name -> scratch bytes
+    buffers: tuple = ()
+
+    def report(self) -> list[dict]:
+        return [{"buffer": b.name, "offset": b.offset, "size": b.size, "live": [b.first, b.last],
+                 "tensors": b.members} for b in sorted(self.buffers, key=lambda b: b.offset)]
+
+
+def is_pointwise(node: Node, graph: Graph) -> bool:
+    if node.op != "Conv2D":
+        return False
+    w = graph.tensor(node.inputs[1]).shape
+    return (w[1], w[2]) == (1, 1) and tuple(node.attr("stride", (1, 1))) == (1, 1) \
+        and not any(node.attr("pads", (0, 0, 0, 0)))
+
+
+def can_run_in_place(node: Node, graph: Graph) -> bool:
+    x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+    if node.op == "Reshape":
+        return True
+    if node.op == "Add":
+        return True
+    if node.op == "DepthwiseConv2D":
+        return (tuple(node.attr("stride", (1, 1))) == (1, 1) and tuple(node.attr("dilation", (1, 1))) == (1, 1)
+                and x.shape == y.shape)
+    return is_pointwise(node, graph) and y.shape[3] <= x.shape[3]
+
+
+def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
+    x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
+    if is_pointwise(node, graph):
+        return y.shape[3]
+    if node.op == "DepthwiseConv2D" and in_place:
+        return (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3]
+    return 0
+
+
+def plan_memory(graph: Graph, allow_in_place: bool = True) -> Plan:
+    steps = len(graph.nodes)
+    last_use: dict[str, int] = {}
+    for i, n in enumerate(graph.nodes):
+        for t in n.inputs:
+            if t and not graph.tensor(t).is_const:
+                last_use[t] = i
+    for t in graph.outputs:
+        last_use[t] = steps
+    group: dict[str, Buffer] = {}
+    buffers: list[Buffer] = []
+
+    def new_buffer(t: str, first: int) -> None:
+        b = Buffer(t, graph.tensor(t).nbytes, first, max(last_use.get(t, first), first), [t])
+        group[t] = b
+        buffers.append(b)
+
+    for t in graph.inputs:
+        new_buffer(t, 0)
+    in_place: dict[str, bool] = {}
+    scratch: dict[str, int] = {}
+    for i, n in enumerate(graph.nodes):
+        x, out = n.inputs[0], n.outputs[0]
+        alias = (allow_in_place and x in group and last_use.get(x) == i and x not in graph.outputs
+                 and can_run_in_place(n, graph))
+        if n.op == "Add" and alias:   # both operands must die here for a clean alias
+            alias = all(last_use.get(t) == i for t in n.inputs if t in group)
+        in_place[n.name] = alias
+        if alias:
+            b = group[x]
+            b.members.append(out)
+            b.size = max(b.size, graph.tensor(out).nbytes)
+            b.last = max(last_use.get(out, i), i)
+            group[out] = b
+        else:
+            new_buffer(out, i)
+        s = scratch_bytes(n, graph, alias)
+        if s:
+            scratch[n.name] = s
+            key = f"scratch:{n.name}"
+            b = Buffer(key, s, i, i, [key])
+            group[key] = b
+            buffers.append(b)
+    _place(buffers)
+    offsets = {m: b.offset for b in buffers for m in b.members}
+    size = max((b.offset + b.size for b in buffers), default=0)
+    return Plan(offsets, _align(size), in_place, scratch, tuple(buffers))
+
+
+def _place(buffers: list[Buffer]) -> None:
+    placed: list[Buffer] = []
+    for b in sorted(buffers, key=lambda b: (-b.size, b.first, b.name)):
+        live = sorted((p for p in placed if not (p.last < b.first or b.last < p.first)),
+                      key=lambda p: p.offset)
+        offset = 0
+        for p in live:
+            if offset + b.size <= p.offset:
+                break
+            offset = max(offset, _align(p.offset + p.size))
+        b.offset = offset
+        placed.append(b)

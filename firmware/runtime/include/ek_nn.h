@@ -1,0 +1,119 @@
+/*
+ * edgekit int8 runtime: CMSIS-NN-style kernels, bit-exact with TFLite Micro's reference
+ * kernels (double rounding by default; define EK_SINGLE_ROUNDING for the single-rounding
+ * variant, matching TFLITE_SINGLE_ROUNDING builds).
+ *
+ * Conventions, shared by every kernel:
+ * - activations are int8 NHWC; dims {n, h, w, c};
+ * - offsets follow TFLM's call into CMSIS-NN: input_offset = -input_zero_point,
+ *   output_offset = +output_zero_point;
+ * - requantization per output channel: multiplier in [2^30, 2^31) (or 0), shift in
+ *   [-31, 30], as QuantizeMultiplier produces; results are clamped to [act_min, act_max];
+ * - scratch memory comes from the caller (ek_ctx); each kernel that needs it has a
+ *   *_buffer_size() sibling; kernels never allocate, print or exit;
+ * - every kernel returns EK_OK, or EK_ARG_ERROR for arguments it cannot handle.
+ * Every kernel has a NumPy twin in edgekit/quant/reference.py.
+ */
+#ifndef EK_NN_H
+#define EK_NN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { EK_OK = 0, EK_ARG_ERROR = -1 } ek_status;
+
+typedef struct { int32_t n, h, w, c; } ek_dims;
+
+typedef struct {
+    void *buf;          /* scratch, at least *_buffer_size() bytes, 4-byte aligned */
+    int32_t size;
+} ek_ctx;
+
+typedef struct {
+    int32_t input_offset;   /* -input_zero_point, in [-127, 128] */
+    int32_t output_offset;  /* +output_zero_point, in [-128, 127] */
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_top, pad_left;   /* bottom/right padding follows from the output dims */
+    int32_t act_min, act_max;
+} ek_conv_params;
+
+typedef struct {
+    const int32_t *multiplier;  /* one per output channel */
+    const int32_t *shift;
+} ek_quant_params;
+
+/* Requantize an int32 accumulator: MultiplyByQuantizedMultiplier. */
+int32_t ek_requantize(int32_t acc, int32_t multiplier, int32_t shift);
+
+/* General 2-D convolution. filter [cout, kh, kw, cin]; bias [cout] or NULL.
+ * input and output must not overlap. */
+ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q,
+                     const ek_dims *in_dims, const int8_t *input,
+                     const ek_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                     const ek_dims *out_dims, int8_t *output);
+
+/* 1x1 convolution, stride 1, no padding. Runs in place (output == input) when
+ * cout <= cin; scratch: ek_conv_1x1_s8_buffer_size(). eff_bias[c] must be
+ * bias[c] + input_offset * sum_k filter[c][k] (the input offset folded in ahead of
+ * time; p->input_offset is not read). */
+ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                         const ek_dims *in_dims, const int8_t *input,
+                         const int8_t *filter, const int32_t *eff_bias,
+                         const ek_dims *out_dims, int8_t *output);
+int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims);
+
+/* Depthwise convolution. filter [1, kh, kw, cout], cout = cin * depth_multiplier.
+ * Runs in place (output == input) when stride 1, dilation 1, multiplier 1 and the output
+ * has the input's dims: it keeps the pad_top + 1 most recent original input rows in
+ * scratch (ek_dw_conv_s8_buffer_size()). */
+ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in_dims, const int8_t *input,
+                        const ek_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                        const ek_dims *out_dims, int8_t *output);
+int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in_dims,
+                                  const ek_dims *filter_dims, int in_place);
+
+/* Fully connected: rows = in_elems / filter_cols; filter [cout, cols]; per-tensor or
+ * per-channel quantization (q->multiplier has cout entries either way). */
+ek_status ek_fully_connected_s8(int32_t input_offset, int32_t output_offset,
+                                int32_t act_min, int32_t act_max, const ek_quant_params *q,
+                                int32_t rows, int32_t cols, const int8_t *input,
+                                int32_t cout, const int8_t *filter, const int32_t *bias,
+                                int8_t *output);
+
+/* Average / max pooling; padding elements are excluded from the average. */
+ek_status ek_avgpool_s8(const ek_conv_params *p, int32_t kh, int32_t kw,
+                        const ek_dims *in_dims, const int8_t *input,
+                        const ek_dims *out_dims, int8_t *output);
+ek_status ek_maxpool_s8(const ek_conv_params *p, int32_t kh, int32_t kw,
+                        const ek_dims *in_dims, const int8_t *input,
+                        const ek_dims *out_dims, int8_t *output);
+
+/* Element-wise add of two int8 tensors with different scales (TFLM ADD, 20-bit shift). */
+typedef struct {
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t input1_multiplier, input1_shift;
+    int32_t input2_multiplier, input2_shift;
+    int32_t output_multiplier, output_shift;
+    int32_t left_shift, act_min, act_max;
+} ek_add_params;
+ek_status ek_add_s8(const ek_add_params *p, const int8_t *a, const int8_t *b,
+                    int8_t *output, int32_t size);
+
+/* int8 softmax over rows of `cols` (output scale 1/256, zero point -128). */
+ek_status ek_softmax_s8(const int8_t *input, int32_t rows, int32_t cols,
+                        int32_t multiplier, int32_t left_shift, int32_t diff_min,
+                        int8_t *output);
+
+/* Zero-point padding of an NHWC tensor in H and W. */
+ek_status ek_pad_s8(const ek_dims *in_dims, const int8_t *input, int32_t pad_top,
+                    int32_t pad_left, int8_t pad_value, const ek_dims *out_dims, int8_t *output);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EK_NN_H */
