@@ -19,6 +19,8 @@ examples:
   edgekit inspect samples/kws_ref_model.keras
   edgekit synth samples/kws_ref_model.keras -o synth.npz
   edgekit quantize samples/kws_ref_model.keras --data-free -o kws_int8.tflite
+  edgekit codegen kws_int8.tflite -o kws_c/
+  edgekit run kws_int8.tflite --board mps2-an386 --input x.npy --output y.npy --check
   edgekit inspect samples/kws_ref_model_int8.tflite --json
   edgekit eval samples/kws_ref_model_int8.tflite --inputs X.npy --labels Y.npy \\
       --input-scale 0.5847029 --input-zero-point 83 --check-tflm
@@ -26,7 +28,7 @@ examples:
 model formats: .keras / .h5 (Keras 3 or Keras 2), .pt2 (torch.export.save), .tflite
 (float or int8). Exit codes: 0 ok, 2 bad input data, 3 unreadable model,
 4 unsupported op, 5 internal graph error, 6 no BatchNorm to synthesize from,
-130 interrupted.
+7 missing toolchain, 130 interrupted.
 """
 
 
@@ -99,6 +101,32 @@ def _parser() -> argparse.ArgumentParser:
     _synth_args(s)
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     s.set_defaults(func=cmd_quantize)
+    s = sub.add_parser("codegen", help="generate C for an int8 model (no interpreter, planned arena)",
+                       description="Emit NAME.h (arena size, I/O shapes and quantization, invoke), "
+                       "NAME_data.c (weights and requantization parameters as const arrays, in "
+                       "flash) and NAME.c (the static schedule of kernel calls) into DIR, with "
+                       "edgekit's C runtime in DIR/ek_runtime. Written atomically.")
+    s.add_argument("model", help="int8 model (.tflite from `edgekit quantize` or TFLite's converter)")
+    s.add_argument("-o", "--output", required=True, help="output directory (replaced as a whole)")
+    s.add_argument("--name", help="C prefix (default: the model file name)")
+    s.add_argument("--no-in-place", action="store_true",
+                   help="plan without in-place depthwise/pointwise execution (larger arena)")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    s.set_defaults(func=cmd_codegen)
+
+    s = sub.add_parser("run", help="run a batch of int8 inputs through the generated C on the host "
+                       "or an emulated board",
+                       description="Generate C for MODEL, build it for BOARD (host gcc, or "
+                       "arm-none-eabi-gcc + QEMU for mps2-an386 / mps2-an500 / mps2-an385), run "
+                       "the N inputs and save the N int8 outputs. --check compares them with "
+                       "edgekit's NumPy int8 reference, element by element.")
+    s.add_argument("model", help="int8 model (.tflite)")
+    s.add_argument("--board", default="host", help="host, mps2-an386, mps2-an500 or mps2-an385")
+    s.add_argument("--input", required=True, help=".npy int8 array (N x input shape)")
+    s.add_argument("--output", required=True, help=".npy to write the N outputs to")
+    s.add_argument("--check", action="store_true", help="require identical outputs from the reference")
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    s.set_defaults(func=cmd_run)
     return p
 
 
@@ -196,6 +224,22 @@ def cmd_quantize(args) -> int:
                        args.calib or args.calib_data, quant, verify=not args.no_verify)
     _print_summary(out, args.json, "quantize")
     return 0
+
+
+def cmd_codegen(args) -> int:
+    from edgekit.pipeline import run_codegen
+
+    out = run_codegen(args.model, args.output, args.name, not args.no_in_place)
+    _print_summary(out, args.json, "codegen")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from edgekit.pipeline import run_on_board
+
+    out = run_on_board(args.model, args.board, args.input, args.output, args.check)
+    _print_summary(out, args.json, "run")
+    return 0 if out.get("identical_to_reference", True) else 1
 
 
 def _print_summary(out: dict, as_json: bool, title: str) -> None:

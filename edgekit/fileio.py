@@ -48,3 +48,26 @@ def load_npy(path: str, what: str):
         return np.load(path, allow_pickle=False)
     except Exception as e:
         raise InputError(f"{what} {path}: not a readable .npy array ({type(e).__name__})") from None
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str):
+    """Yield a fresh temporary directory beside `path`; on success it replaces `path`
+    (an existing directory is swapped out and removed only after the rename)."""
+    import shutil
+
+    parent = _check_dir(path)
+    tmp = tempfile.mkdtemp(prefix=".edgekit-", dir=parent)
+    try:
+        yield tmp
+        old = None
+        if os.path.exists(path):
+            old = tempfile.mkdtemp(prefix=".edgekit-old-", dir=parent)
+            os.rmdir(old)
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)

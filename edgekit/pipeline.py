@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 
 from edgekit.errors import InputError
-from edgekit.fileio import atomic_path, atomic_write_bytes, load_npy
+from edgekit.fileio import atomic_dir, atomic_path, atomic_write_bytes, load_npy
 from edgekit.frontends import load_model
 from edgekit.ir import Graph
 from edgekit.quant.ptq import QuantConfig, quantize_graph
@@ -96,3 +96,69 @@ def _verify_against_tflm(qgraph: Graph, data: bytes, calib: np.ndarray) -> str:
         raise EdgekitError(f"exported model disagrees with the int8 reference in TFLM at {diff}; "
                            "not writing it (please report)")
     return f"identical on {len(x)} inputs"
+
+
+def _int8_model(model: str) -> Graph:
+    from edgekit.ir.summary import is_quantized
+
+    graph = load_model(model)
+    if not is_quantized(graph):
+        raise InputError(f"{model} is a float model; quantize it first "
+                         f"(edgekit quantize {model} --data-free -o model_int8.tflite)")
+    return graph
+
+
+def run_codegen(model: str, out_dir: str, name: str | None = None, in_place: bool = True) -> dict:
+    import os
+    import shutil
+
+    from edgekit.build.cbuild import RUNTIME
+    from edgekit.codegen.emit import generate
+
+    gen = generate(_int8_model(model), name, in_place)
+    with atomic_dir(out_dir) as tmp:
+        for fname, text in gen.files.items():
+            with open(os.path.join(tmp, fname), "w") as f:
+                f.write(text)
+        shutil.copytree(RUNTIME, os.path.join(tmp, "ek_runtime"))
+    return {"model": model, "output": out_dir, "files": sorted(gen.files), "prefix": gen.prefix,
+            "arena_bytes": gen.plan.arena_size, "parameter_bytes": gen.weight_bytes,
+            "in_place_layers": sum(1 for v in gen.plan.in_place.values() if v)}
+
+
+def run_on_board(model: str, board: str, input_npy: str, output_npy: str, check: bool) -> dict:
+    import tempfile
+    from pathlib import Path
+
+    from edgekit.build.cbuild import build, run_batch
+    from edgekit.build.targets import get_target
+    from edgekit.codegen.emit import generate
+    from edgekit.quant.reference import run_int8
+    from edgekit.runtime.tflm import first_mismatch
+
+    target = get_target(board)
+    graph = _int8_model(model)
+    x = load_npy(input_npy, "--input")
+    t_in, t_out = graph.tensor(graph.inputs[0]), graph.tensor(graph.outputs[0])
+    if x.dtype != np.int8 or x.ndim < 1 or int(np.prod(x.shape[1:])) != t_in.size:
+        raise InputError(f"--input must be int8 with shape (N, {', '.join(map(str, t_in.shape[1:]))}); "
+                         f"got {x.dtype} {x.shape}")
+    gen = generate(graph)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        exe = build(gen, target, Path(d))
+        y = run_batch(exe, target, x.reshape(len(x), -1), t_out.size)
+    dt = time.perf_counter() - t0
+    y = y.reshape(len(x), *t_out.shape[1:])
+    with atomic_path(output_npy) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, y)
+    out = {"model": model, "board": board, "inputs": int(len(x)), "output": output_npy,
+           "arena_bytes": gen.plan.arena_size, "seconds": round(dt, 2)}
+    if check:
+        ref = run_int8(graph, x.reshape(len(x), *t_in.shape[1:]))[0].reshape(y.shape)
+        diff = first_mismatch(ref, y)
+        out["identical_to_reference"] = diff is None
+        if diff:
+            out["first_mismatch"] = diff
+    return out

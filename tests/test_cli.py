@@ -133,3 +133,22 @@ def test_bad_eval_inputs(tmp_path):
         r = run("eval", model, "--inputs", xs, "--labels", ys)
         assert r.returncode == 2, r.stderr
         assert r.stderr.count("\n") == 1 and msg in r.stderr, r.stderr
+
+
+def test_codegen_and_run_commands(tmp_path):
+    model = SAMPLES / "kws_ref_model_int8.tflite"
+    r = run("codegen", model, "-o", tmp_path / "c", "--name", "kws", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["arena_bytes"] == 8640
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["ek_runtime", "kws.c", "kws.h", "kws_data.c"]
+    x = np.random.default_rng(0).integers(-128, 128, (5, 49, 10, 1), dtype=np.int8)
+    np.save(tmp_path / "x.npy", x)
+    r = run("run", model, "--board", "host", "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy",
+            "--check", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["identical_to_reference"] is True
+    assert np.load(tmp_path / "y.npy").shape == (5, 12)
+    r = run("run", SAMPLES / "kws_ref_model.keras", "--input", tmp_path / "x.npy", "--output", tmp_path / "z.npy")
+    assert r.returncode == 2 and "float model; quantize it first" in r.stderr
+    r = run("run", model, "--board", "esp32", "--input", tmp_path / "x.npy", "--output", tmp_path / "z.npy")
+    assert r.returncode == 2 and "unknown board 'esp32'" in r.stderr

@@ -67,6 +67,8 @@ def _check_node(graph: Graph, node: Node, available: set[str]) -> None:
         expect = tuple(int(d) for d in spec.infer(node, in_shapes))
     except Exception as e:  # a malformed attribute
         _fail(graph, node, f"cannot infer output shape: {e}")
+    if any(d < 1 for d in expect):
+        _fail(graph, node, f"output would be empty ({expect}): window larger than the padded input")
     out = graph.tensors.get(node.outputs[0]) if node.outputs else None
     if out is None:
         _fail(graph, node, "output tensor missing")

@@ -53,6 +53,9 @@ def test_imported_samples_verify():
         "w", (4, 3, 3, 3), "float32", np.ones((4, 3, 3, 3), np.float32),
         QuantParams.make(np.ones(3), 0, axis=0))}), "per-channel axis"),
     (lambda g: g.replace(outputs=("nowhere",)), "never produced"),
+    (lambda g: g.replace(nodes=(dataclasses.replace(g.nodes[0], attrs={**g.nodes[0].attrs, "stride": (9, 9),
+                                                                       "pads": (0, 0, 0, 0)}),) + g.nodes[1:]),
+     "op gives"),
 ])
 def test_verify_rejects(breakage, message):
     with pytest.raises(GraphError, match=message.replace("(", r"\(").replace(")", r"\)")):

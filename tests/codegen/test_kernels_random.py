@@ -1,0 +1,168 @@
+"""Each C kernel, built for the host, against its NumPy twin on random shapes, offsets,
+multipliers and activations: identical bytes, every element.
+
+Random single-op int8 graphs are generated directly in the IR (random scales and zero
+points give random multipliers/shifts), emitted as C with edgekit's code generator,
+compiled with gcc -std=c99 -Wall -Werror and run on a random batch.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekit.build.cbuild import build, run_batch
+from edgekit.build.targets import TARGETS
+from edgekit.codegen.emit import generate
+from edgekit.ir import QuantParams, Tensor
+from edgekit.ir.builder import GraphBuilder
+from edgekit.ir.ops import same_pads
+from edgekit.quant.reference import run_int8
+from tests.conftest import assert_identical
+
+
+def _q(rng, shape, name, act=True):
+    scale = float(rng.uniform(0.005, 0.2))
+    zp = int(rng.integers(-128, 128)) if act else 0
+    return QuantParams.make(scale, zp)
+
+
+def _quantize_graph(b: GraphBuilder, rng, outputs):
+    """Turn a float-built graph into an int8 one with random quantization."""
+    tensors = {}
+    for name, t in b.tensors.items():
+        if t.is_const:
+            tensors[name] = t
+        else:
+            tensors[name] = Tensor(name, t.shape, "int8", None, _q(rng, t.shape, name))
+    b.tensors = tensors
+    return b.build(outputs)
+
+
+def _conv_case(rng, op: str, pointwise=False):
+    h, w, cin = int(rng.integers(4, 12)), int(rng.integers(4, 12)), int(rng.integers(1, 9))
+    mult = int(rng.integers(1, 3)) if op == "DepthwiseConv2D" else 1
+    cout = int(rng.integers(1, 12)) if op == "Conv2D" else cin * mult
+    kh, kw = (1, 1) if pointwise else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+    stride = (1, 1) if pointwise else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    same = bool(rng.integers(0, 2)) and not pointwise
+    pads = (*same_pads(h, kh, stride[0]), *same_pads(w, kw, stride[1])) if same else (0, 0, 0, 0)
+    if pointwise:
+        cout = int(rng.integers(1, cin + 1))
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, cin))
+    wshape = (cout, kh, kw, cin) if op == "Conv2D" else (1, kh, kw, cout)
+    wq = rng.integers(-127, 128, wshape).astype(np.int8)
+    ws = rng.uniform(0.001, 0.05, cout).astype(np.float32)
+    w_t = b.const("w", wq)
+    b.tensors["w"] = Tensor("w", wshape, "int8", wq, QuantParams.make(ws, 0, 0 if op == "Conv2D" else 3))
+    bias = b.const("b", rng.integers(-5000, 5000, cout).astype(np.int32))
+    act = str(rng.choice(["none", "relu", "relu6"]))
+    attrs = dict(stride=stride, pads=pads, activation=act)
+    if op == "DepthwiseConv2D":
+        attrs["depth_multiplier"] = mult
+    y = b.node(op, "op", [x, w_t, bias], **attrs)
+    return b, [y]
+
+
+def _fc_case(rng):
+    cin, cout = int(rng.integers(1, 40)), int(rng.integers(1, 20))
+    b = GraphBuilder("k")
+    x = b.input("x", (1, cin))
+    wq = rng.integers(-127, 128, (cout, cin)).astype(np.int8)
+    w_t = b.const("w", wq)
+    b.tensors["w"] = Tensor("w", (cout, cin), "int8", wq, QuantParams.make(rng.uniform(0.001, 0.05), 0))
+    y = b.node("FullyConnected", "op", [x, w_t, b.const("b", rng.integers(-3000, 3000, cout).astype(np.int32))],
+               activation=str(rng.choice(["none", "relu"])))
+    return b, [y]
+
+
+def _pool_case(rng, op):
+    h, w, c = int(rng.integers(2, 10)), int(rng.integers(2, 10)), int(rng.integers(1, 6))
+    k = (int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1)))
+    s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    same = bool(rng.integers(0, 2))
+    pads = (*same_pads(h, k[0], s[0]), *same_pads(w, k[1], s[1])) if same else (0, 0, 0, 0)
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, c))
+    y = b.node(op, "op", [x], kernel=k, stride=s, pads=pads, activation="none")
+    return b, [y]
+
+
+def _shared_quant(g, names):
+    """Pools / pad keep their input's quantization."""
+    q = g.tensor(g.inputs[0]).quant
+    return g.replace(tensors={**g.tensors, **{n: Tensor(n, g.tensor(n).shape, "int8", None, q) for n in names}})
+
+
+def _run_both(g, rng, n=6):
+    x = rng.integers(-128, 128, (n, *g.tensor(g.inputs[0]).shape[1:]), dtype=np.int8)
+    gen = generate(g, "k")
+    with tempfile.TemporaryDirectory() as d:
+        exe = build(gen, TARGETS["host"], Path(d))
+        out = run_batch(exe, TARGETS["host"], x, g.tensor(g.outputs[0]).size)
+    ref = run_int8(g, x)[0].reshape(n, -1)
+    assert_identical(ref, out, f"{[n.op for n in g.nodes]}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conv_general(seed):
+    rng = np.random.default_rng(seed)
+    b, outs = _conv_case(rng, "Conv2D")
+    _run_both(_quantize_graph(b, rng, outs), rng)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conv_pointwise_in_place(seed):
+    rng = np.random.default_rng(100 + seed)
+    b, outs = _conv_case(rng, "Conv2D", pointwise=True)
+    _run_both(_quantize_graph(b, rng, outs), rng)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_depthwise(seed):
+    rng = np.random.default_rng(200 + seed)
+    b, outs = _conv_case(rng, "DepthwiseConv2D")
+    _run_both(_quantize_graph(b, rng, outs), rng)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_fully_connected(seed):
+    rng = np.random.default_rng(300 + seed)
+    b, outs = _fc_case(rng)
+    _run_both(_quantize_graph(b, rng, outs), rng)
+
+
+@pytest.mark.parametrize("op", ["AveragePool", "MaxPool"])
+@pytest.mark.parametrize("seed", range(3))
+def test_pools(op, seed):
+    rng = np.random.default_rng(400 + seed)
+    b, outs = _pool_case(rng, op)
+    g = _quantize_graph(b, rng, outs)
+    _run_both(_shared_quant(g, outs), rng)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_add_softmax_pad_chain(seed):
+    """pad -> depthwise (in place) -> add with the pad output -> reshape -> softmax."""
+    rng = np.random.default_rng(500 + seed)
+    h, w, c = int(rng.integers(3, 8)), int(rng.integers(3, 8)), int(rng.integers(1, 5))
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, c))
+    p = b.node("Pad", "pad", [x], pads=((0, 0), (1, 0), (0, 2), (0, 0)))
+    wq = rng.integers(-127, 128, (1, 3, 3, c)).astype(np.int8)
+    w_t = b.const("w", wq)
+    b.tensors["w"] = Tensor("w", wq.shape, "int8", wq, QuantParams.make(rng.uniform(0.01, 0.05, c), 0, 3))
+    d = b.node("DepthwiseConv2D", "dw", [p, w_t], stride=(1, 1), pads=(1, 1, 1, 1), activation="relu",
+               depth_multiplier=1)
+    a = b.node("Add", "add", [d, p], activation="none")
+    r = b.node("Reshape", "flat", [a], shape=(1, (h + 1) * (w + 2) * c))
+    s = b.node("Softmax", "sm", [r], beta=1.0)
+    g = _quantize_graph(b, rng, [s])
+    g = _shared_quant(g, ["pad"])
+    t = g.tensor("flat")
+    g = g.replace(tensors={**g.tensors, "flat": Tensor("flat", t.shape, "int8", None, g.tensor("add").quant),
+                           "sm": Tensor("sm", g.tensor("sm").shape, "int8", None, QuantParams.make(1 / 256, -128))})
+    _run_both(g.verify(), rng)

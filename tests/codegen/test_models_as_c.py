@@ -1,0 +1,105 @@
+"""Whole models as generated C, on the host and on emulated Cortex-M4 / M7 / M3 boards,
+identical to TFLM (stored outputs or the interpreter) element for element."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgekit.build.cbuild import build, run_batch
+from edgekit.build.targets import TARGETS
+from edgekit.codegen.emit import generate
+from edgekit.codegen.planner import plan_memory
+from edgekit.frontends import load_model
+from edgekit.quant.ptq import quantize_graph
+from edgekit.quant.reference import run_int8
+from edgekit.quant.tflite_export import export_tflite
+from edgekit.runtime.tflm import run_tflm
+from edgekit.synth import SynthConfig, synthesize
+from tests.conftest import SAMPLES, asset, assert_identical
+
+TFLM_MIN_ARENA_KWS = 24_272   # measured with the tflite-micro interpreter (bisection)
+
+
+def _run_c(graph, x, board="host"):
+    gen = generate(graph, "m")
+    with tempfile.TemporaryDirectory() as d:
+        exe = build(gen, TARGETS[board], Path(d))
+        return run_batch(exe, TARGETS[board], x.reshape(len(x), -1), graph.tensor(graph.outputs[0]).size)
+
+
+@pytest.fixture(scope="module")
+def kws_int8():
+    return load_model(str(SAMPLES / "kws_ref_model_int8.tflite"))
+
+
+def test_kws_host_matches_tflm_subset(kws_int8, kws_eval):
+    assert_identical(kws_eval["tflm"][:200], _run_c(kws_int8, kws_eval["x"][:200]))
+
+
+@pytest.mark.slow
+def test_kws_host_matches_tflm_all_1000(kws_int8, kws_eval):
+    assert_identical(kws_eval["tflm"], _run_c(kws_int8, kws_eval["x"]))
+
+
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500", "mps2-an385"])
+def test_kws_qemu_matches_tflm_50(kws_int8, kws_eval, board):
+    assert_identical(kws_eval["tflm"][:50], _run_c(kws_int8, kws_eval["x"][:50], board), board)
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386"])
+def test_micro_speech_golden_as_c(board):
+    g = load_model(str(asset("micro_speech/models/micro_speech_quantized.tflite")))
+    words = ["yes", "no", "silence", "noise"]
+    x = np.stack([np.load(asset(f"micro_speech/golden/tflm_{w}_1000ms_features_int8_49x40.npy")).reshape(-1)
+                  for w in words])
+    gold = np.stack([np.load(asset(f"micro_speech/golden/tflm_{w}_1000ms_micro_speech_output_int8_4.npy")).reshape(-1)
+                     for w in words])
+    assert_identical(gold, _run_c(g, x, board), board)
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an385"])
+def test_hello_world_as_c_matches_tflm_interpreter(board):
+    path = str(asset("tflite_micro_misc/hello_world_int8.tflite"))
+    x = np.arange(-128, 128, dtype=np.int8).reshape(256, 1)
+    assert_identical(run_tflm(path, x)[0], _run_c(load_model(path), x, board), board)
+
+
+def test_edgekit_quantized_model_as_c(tmp_path):
+    g = load_model(str(SAMPLES / "kws_ref_model.keras"))
+    q = quantize_graph(g, synthesize(g, SynthConfig(n=16, iters=40), show_progress=False).x)
+    path = tmp_path / "q.tflite"
+    path.write_bytes(export_tflite(q))
+    x = np.random.default_rng(0).integers(-128, 128, (40, 49, 10, 1), dtype=np.int8)
+    ref = run_tflm(str(path), x)[0]
+    assert_identical(ref, _run_c(q, x), "host")
+    assert_identical(ref[:10], _run_c(q, x[:10], "mps2-an386"), "mps2-an386")
+
+
+def test_arena_is_planned_in_place(kws_int8):
+    plan = plan_memory(kws_int8)
+    assert plan.arena_size == 8640                         # 8000 activations + 640 ring
+    assert plan.arena_size <= 0.6 * TFLM_MIN_ARENA_KWS
+    assert plan_memory(kws_int8, allow_in_place=False).arena_size == 16064
+    # no two live tensors overlap
+    bufs = plan.buffers
+    for a in bufs:
+        for b in bufs:
+            if a is not b and not (a.last < b.first or b.last < a.first):
+                assert a.offset + a.size <= b.offset or b.offset + b.size <= a.offset, (a, b)
+
+
+def test_generated_code_is_deterministic_and_labelled(kws_int8):
+    a, b = generate(kws_int8, "kws"), generate(kws_int8, "kws")
+    assert a.files == b.files
+    assert "edgekit 0.1.0" in a.files["kws.c"] and kws_int8.meta["sha256"] in a.files["kws.h"]
+    assert "#define KWS_ARENA_SIZE 8640" in a.files["kws.h"]
+    assert "EK_ALIGN const int8_t" in a.files["kws_data.c"]
+
+
+def test_reference_agrees_on_codegen_transforms(kws_int8, kws_eval):
+    """The pointwise kernel's folded bias is exact: reference == C on a batch with extremes."""
+    x = np.concatenate([np.full((2, 49, 10, 1), v, np.int8) for v in (-128, 127)])
+    assert_identical(run_int8(kws_int8, x)[0], _run_c(kws_int8, x))
