@@ -21,6 +21,7 @@ examples:
   edgekit quantize samples/kws_ref_model.keras --data-free -o kws_int8.tflite
   edgekit codegen kws_int8.tflite -o kws_c/
   edgekit run kws_int8.tflite --board mps2-an386 --input x.npy --output y.npy --check
+  edgekit profile kws_int8.tflite --board mps2-an386
   edgekit inspect samples/kws_ref_model_int8.tflite --json
   edgekit eval samples/kws_ref_model_int8.tflite --inputs X.npy --labels Y.npy \\
       --input-scale 0.5847029 --input-zero-point 83 --check-tflm
@@ -127,6 +128,16 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--check", action="store_true", help="require identical outputs from the reference")
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     s.set_defaults(func=cmd_run)
+    s = sub.add_parser("profile", help="per-layer instructions, MACs, flash and RAM on an emulated core",
+                       description="Build MODEL's generated C for BOARD with layer markers, run one "
+                       "inference in QEMU with edgekit's instruction-counting plugin, and report "
+                       "exact instructions per layer and per MAC, flash (arm-none-eabi-size) and "
+                       "RAM (planned arena + stack estimate).")
+    s.add_argument("model", help="int8 model (.tflite)")
+    s.add_argument("--board", default="mps2-an386", help="mps2-an386 (M4), mps2-an500 (M7), mps2-an385 (M3)")
+    s.add_argument("--opt", default="-O2", choices=("-O2", "-O3", "-Os"), help="compiler optimization")
+    s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    s.set_defaults(func=cmd_profile)
     return p
 
 
@@ -240,6 +251,21 @@ def cmd_run(args) -> int:
     out = run_on_board(args.model, args.board, args.input, args.output, args.check)
     _print_summary(out, args.json, "run")
     return 0 if out.get("identical_to_reference", True) else 1
+
+
+def cmd_profile(args) -> int:
+    from edgekit.build.profile import profile
+    from edgekit.build.targets import get_target
+    from edgekit.pipeline import _int8_model
+
+    out = profile(_int8_model(args.model), get_target(args.board), opt=args.opt)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    from edgekit.report import print_profile
+
+    print_profile(out)
+    return 0
 
 
 def _print_summary(out: dict, as_json: bool, title: str) -> None:

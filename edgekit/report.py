@@ -64,3 +64,19 @@ def print_kv(title: str, out: dict) -> None:
     for k, v in out.items():
         t.add_row(k.replace("_", " "), f"{v:.6g}" if isinstance(v, float) else str(v))
     con.print(t)
+
+
+def print_profile(p: dict) -> None:
+    con = _console()
+    t = Table(title=f"instructions per layer on {p['board']} ({p['core']}, {p['opt']}, QEMU, exact)",
+              title_justify="left")
+    for col in ("#", "op", "MACs", "instructions", "insn/MAC", "share"):
+        t.add_column(col, justify="left" if col == "op" else "right")
+    for r in p["layers"]:
+        t.add_row(str(r["layer"]), r["op"], f"{r['macs']:,}", f"{r['instructions']:,}",
+                  f"{r['insns_per_mac']:.2f}" if r["insns_per_mac"] else "-",
+                  f"{100 * r['instructions'] / p['instructions']:.1f} %")
+    t.add_row("", "total", f"{p['macs']:,}", f"{p['instructions']:,}", f"{p['insns_per_mac']:.2f}", "100 %")
+    con.print(t)
+    con.print(f"flash {p['flash_bytes']:,} B (whole ELF: code + model parameters {p['model_parameter_bytes']:,} B); "
+              f"RAM {p['ram_bytes']:,} B (arena {p['arena_bytes']:,} + stack ~{p['stack_bytes_estimate']:,})")
