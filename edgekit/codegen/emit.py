@@ -97,18 +97,17 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     lines.append(_conv_params(node, x, y, rq.act_min, rq.act_max))
     fd = "" if is_pointwise(node, g) else f", fd = {_dims(w.shape)}"
     lines.append(f"static const ek_dims in = {_dims(x.shape)}{fd}, out = {_dims(y.shape)};")
+    # eff_bias = bias + input_offset * sum(w) per output channel: the input offset leaves
+    # the inner loops (padding taps read the zero point, which then contributes 0)
+    w_sum = (wdata.reshape(cout, -1) if node.op == "Conv2D" else wdata.reshape(-1, cout).T)
+    eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
+    wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", eff)
+    lines.append(_ctx(plan, node))
     if is_pointwise(node, g):
-        # eff_bias = bias + input_offset * sum(w): the input offset leaves the inner loop
-        eff = bias_v - _zp(x) * wdata.reshape(cout, -1).astype(np.int64).sum(axis=1)
-        wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", arith.wrap32(eff))
-        lines.append(_ctx(plan, node))
         lines.append(f"st = ek_conv_1x1_s8(&p, &q, &ctx, &in, {src}, {wn}, {bn}, &out, {dst});")
     elif node.op == "Conv2D":
-        wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", bias_v)
-        lines.append(f"st = ek_conv_s8(&p, &q, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
+        lines.append(f"st = ek_conv_s8(&p, &q, &ctx, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
     else:
-        wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", bias_v)
-        lines.append(_ctx(plan, node))
         lines.append(f"st = ek_dw_conv_s8(&p, &q, &ctx, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
     return lines
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from edgekit.ir import Graph, Node
 
 ALIGN = 4
+DW_MAX_TAPS = 25   # EK_DW_MAX_TAPS in firmware/runtime/src/ek_dw_conv_s8.c
 
 
 def _align(n: int) -> int:
@@ -61,17 +62,22 @@ def can_run_in_place(node: Node, graph: Graph) -> bool:
     if node.op == "Add":
         return True
     if node.op == "DepthwiseConv2D":
+        w = graph.tensor(node.inputs[1]).shape
         return (tuple(node.attr("stride", (1, 1))) == (1, 1) and tuple(node.attr("dilation", (1, 1))) == (1, 1)
-                and x.shape == y.shape)
+                and x.shape == y.shape and w[1] * w[2] <= DW_MAX_TAPS)
     return is_pointwise(node, graph) and y.shape[3] <= x.shape[3]
 
 
 def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
     if is_pointwise(node, graph):
-        return y.shape[3]
-    if node.op == "DepthwiseConv2D" and in_place:
-        return (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3]
+        return y.shape[3]                                   # one output pixel
+    if node.op == "Conv2D":
+        w = graph.tensor(node.inputs[1]).shape
+        return w[1] * w[2] * w[3]                           # one im2col column
+    if node.op == "DepthwiseConv2D":                        # ring of rows + zero-point row
+        ring = (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3] if in_place else 0
+        return ring + x.shape[3]
     return 0
 
 

@@ -49,12 +49,15 @@ typedef struct {
 /* Requantize an int32 accumulator: MultiplyByQuantizedMultiplier. */
 int32_t ek_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 
-/* General 2-D convolution. filter [cout, kh, kw, cin]; bias [cout] or NULL.
- * input and output must not overlap. */
-ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q,
+/* General 2-D convolution. filter [cout, kh, kw, cin]; eff_bias[c] must be
+ * bias[c] + input_offset * sum_k filter[c][k] (offset folded in ahead of time; window
+ * positions outside the input read the zero point). Scratch: ek_conv_s8_buffer_size()
+ * = kh * kw * cin bytes (one im2col column). input and output must not overlap. */
+ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                      const ek_dims *in_dims, const int8_t *input,
-                     const ek_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                     const ek_dims *filter_dims, const int8_t *filter, const int32_t *eff_bias,
                      const ek_dims *out_dims, int8_t *output);
+int32_t ek_conv_s8_buffer_size(const ek_dims *filter_dims);
 
 /* 1x1 convolution, stride 1, no padding. Runs in place (output == input) when
  * cout <= cin; scratch: ek_conv_1x1_s8_buffer_size(). eff_bias[c] must be
@@ -66,13 +69,14 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
                          const ek_dims *out_dims, int8_t *output);
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims);
 
-/* Depthwise convolution. filter [1, kh, kw, cout], cout = cin * depth_multiplier.
+/* Depthwise convolution. filter [1, kh, kw, cout], cout = cin * depth_multiplier,
+ * kh * kw <= 25; eff_bias[c] = bias[c] + input_offset * sum over taps of filter[.][c].
  * Runs in place (output == input) when stride 1, dilation 1, multiplier 1 and the output
  * has the input's dims: it keeps the pad_top + 1 most recent original input rows in
- * scratch (ek_dw_conv_s8_buffer_size()). */
+ * scratch. Scratch: ek_dw_conv_s8_buffer_size() (ring, if in place, + one zero-point row). */
 ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                         const ek_dims *in_dims, const int8_t *input,
-                        const ek_dims *filter_dims, const int8_t *filter, const int32_t *bias,
+                        const ek_dims *filter_dims, const int8_t *filter, const int32_t *eff_bias,
                         const ek_dims *out_dims, int8_t *output);
 int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in_dims,
                                   const ek_dims *filter_dims, int in_place);

@@ -6,36 +6,9 @@
  * The input offset is folded out of the inner loop ahead of time:
  *   sum w * (x + off) + bias = dot(w, x) + eff_bias,  eff_bias = bias + off * sum(w),
  * computed once per model by the code generator (edgekit/codegen), as CMSIS-NN does with
- * its kernel sums; the kernel itself never sees the input offset.
- * DSP path (Cortex-M4/M7): SXTB16 unpacks 4 int8 into two pairs of int16, SMLAD does two
- * MACs per instruction. */
+ * its kernel sums. Output channels go four at a time, so each input word is unpacked
+ * once for four SMLAD chains (DSP path). */
 #include "ek_internal.h"
-
-#if defined(__ARM_FEATURE_DSP)
-#include <string.h>
-static inline int32_t ek_sxtb16(int32_t x) { int32_t r; __asm("sxtb16 %0, %1" : "=r"(r) : "r"(x)); return r; }
-static inline int32_t ek_sxtb16_ror8(int32_t x) { int32_t r; __asm("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x)); return r; }
-static inline int32_t ek_smlad(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
-
-static int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n) {
-    int32_t acc = 0, i = 0;
-    for (; i + 4 <= n; i += 4) {
-        int32_t xv, wv;
-        memcpy(&xv, x + i, 4);
-        memcpy(&wv, w + i, 4);
-        acc = ek_smlad(ek_sxtb16(xv), ek_sxtb16(wv), acc);
-        acc = ek_smlad(ek_sxtb16_ror8(xv), ek_sxtb16_ror8(wv), acc);
-    }
-    for (; i < n; i++) acc += x[i] * w[i];
-    return acc;
-}
-#else
-static int32_t dot_s8(const int8_t *x, const int8_t *w, int32_t n) {
-    int32_t acc = 0;
-    for (int32_t i = 0; i < n; i++) acc += x[i] * w[i];
-    return acc;
-}
-#endif
 
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims) {
     (void)in_dims;
@@ -54,13 +27,21 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
     int8_t *tmp = (int8_t *)ctx->buf;
     for (int32_t px = 0; px < pixels; px++) {
         const int8_t *x = input + (int64_t)px * cin;
-        for (int32_t oc = 0; oc < cout; oc++) {
-            int32_t acc = eff_bias[oc] + dot_s8(x, filter + (int64_t)oc * cin, cin);
+        int32_t oc = 0;
+        for (; oc + 4 <= cout; oc += 4) {
+            int32_t acc[4];
+            ek_dot4_s8(x, filter + (int64_t)oc * cin, cin, acc);
+            for (int k = 0; k < 4; k++)
+                tmp[oc + k] = ek_finish(acc[k] + eff_bias[oc + k], q->multiplier[oc + k],
+                                        q->shift[oc + k], p->output_offset, p->act_min, p->act_max);
+        }
+        for (; oc < cout; oc++) {
+            int32_t acc = eff_bias[oc] + ek_dot_s8(x, filter + (int64_t)oc * cin, cin);
             tmp[oc] = ek_finish(acc, q->multiplier[oc], q->shift[oc], p->output_offset,
                                 p->act_min, p->act_max);
         }
         int8_t *y = output + (int64_t)px * cout;
-        for (int32_t oc = 0; oc < cout; oc++) y[oc] = tmp[oc];
+        for (oc = 0; oc < cout; oc++) y[oc] = tmp[oc];
     }
     return EK_OK;
 }

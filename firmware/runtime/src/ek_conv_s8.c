@@ -1,37 +1,60 @@
 /* ek_conv_s8: general int8 convolution (TFLM ConvPerChannel). Twin: reference.conv2d.
- * acc = bias[c] + sum over the window of w * (x + input_offset); padding contributes 0. */
+ * For each output pixel the receptive field is gathered once into a column (im2col, in
+ * scratch: kh * kw * cin bytes); window positions outside the input are filled with the
+ * input zero point (-input_offset), which contributes w * (zp + off) = 0, exactly like
+ * TFLM's skipped taps. With the offset folded into eff_bias = bias + off * sum(w), every
+ * output channel is then one dot product (SIMD on Cortex-M4/M7), four channels at a time. */
+#include <string.h>
+
 #include "ek_internal.h"
 
-ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q,
+int32_t ek_conv_s8_buffer_size(const ek_dims *filter_dims) {
+    return filter_dims->h * filter_dims->w * filter_dims->c;
+}
+
+static void gather(const ek_conv_params *p, const ek_dims *in, const int8_t *x, int32_t kh,
+                   int32_t kw, int32_t oy, int32_t ox, int8_t *col) {
+    const int32_t cin = in->c;
+    const int8_t zp = (int8_t)(-p->input_offset);
+    for (int32_t fy = 0; fy < kh; fy++) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + fy * p->dilation_h;
+        for (int32_t fx = 0; fx < kw; fx++) {
+            const int32_t ix = ox * p->stride_w - p->pad_left + fx * p->dilation_w;
+            int8_t *dst = col + (fy * kw + fx) * cin;
+            if (iy < 0 || iy >= in->h || ix < 0 || ix >= in->w)
+                memset(dst, zp, (size_t)cin);
+            else
+                memcpy(dst, x + ((int64_t)iy * in->w + ix) * cin, (size_t)cin);
+        }
+    }
+}
+
+ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                      const ek_dims *in, const int8_t *input,
-                     const ek_dims *fd, const int8_t *filter, const int32_t *bias,
+                     const ek_dims *fd, const int8_t *filter, const int32_t *eff_bias,
                      const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
-    if (fd->c != cin || fd->n != cout || input == output) return EK_ARG_ERROR;
+    const int32_t k = kh * kw * cin;
+    if (fd->c != cin || fd->n != cout || input == output || !ctx || ctx->size < k)
+        return EK_ARG_ERROR;
+    int8_t *col = (int8_t *)ctx->buf;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         for (int32_t oy = 0; oy < out->h; oy++) {
-            const int32_t y0 = oy * p->stride_h - p->pad_top;
             for (int32_t ox = 0; ox < out->w; ox++) {
-                const int32_t x0 = ox * p->stride_w - p->pad_left;
-                for (int32_t oc = 0; oc < cout; oc++) {
-                    int32_t acc = bias ? bias[oc] : 0;
-                    const int8_t *w = filter + (int64_t)oc * kh * kw * cin;
-                    for (int32_t fy = 0; fy < kh; fy++) {
-                        const int32_t iy = y0 + fy * p->dilation_h;
-                        if (iy < 0 || iy >= in->h) continue;
-                        for (int32_t fx = 0; fx < kw; fx++) {
-                            const int32_t ix = x0 + fx * p->dilation_w;
-                            if (ix < 0 || ix >= in->w) continue;
-                            const int8_t *xp = x + ((int64_t)iy * in->w + ix) * cin;
-                            const int8_t *wp = w + (fy * kw + fx) * cin;
-                            for (int32_t ic = 0; ic < cin; ic++)
-                                acc += wp[ic] * (xp[ic] + p->input_offset);
-                        }
-                    }
-                    *output++ = ek_finish(acc, q->multiplier[oc], q->shift[oc],
-                                          p->output_offset, p->act_min, p->act_max);
+                gather(p, in, x, kh, kw, oy, ox, col);
+                int32_t oc = 0;
+                for (; oc + 4 <= cout; oc += 4) {
+                    int32_t acc[4];
+                    ek_dot4_s8(col, filter + (int64_t)oc * k, k, acc);
+                    for (int j = 0; j < 4; j++)
+                        *output++ = ek_finish(acc[j] + eff_bias[oc + j], q->multiplier[oc + j],
+                                              q->shift[oc + j], p->output_offset, p->act_min, p->act_max);
                 }
+                for (; oc < cout; oc++)
+                    *output++ = ek_finish(eff_bias[oc] + ek_dot_s8(col, filter + (int64_t)oc * k, k),
+                                          q->multiplier[oc], q->shift[oc], p->output_offset,
+                                          p->act_min, p->act_max);
             }
         }
     }
