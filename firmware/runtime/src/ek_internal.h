@@ -33,7 +33,17 @@ static inline int32_t ek_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
 #else
     int32_t left = shift > 0 ? shift : 0;
     int32_t right = shift > 0 ? 0 : -shift;
-    return ek_rdbpot(ek_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+    const int32_t xs = (int32_t)((uint32_t)x << left);
+    int32_t t;
+    if (multiplier >= 0) {
+        /* SRDHM for M >= 0 (always, from QuantizeMultiplier): gemmlowp's sign-dependent
+         * nudge followed by truncation equals floor((x*M + 2^30) / 2^31); no saturation
+         * case exists because M != INT32_MIN. One SMULL, an add, a shift. */
+        t = (int32_t)(((int64_t)xs * multiplier + (1ll << 30)) >> 31);
+    } else {
+        t = ek_srdhm(xs, multiplier);
+    }
+    return ek_rdbpot(t, right);   /* 32-bit remainder form: a handful of instructions */
 #endif
 }
 
