@@ -39,6 +39,7 @@ test-slow: setup
 bench: setup
 	$(VENV)/python bench/reference_exactness.py --assets $(ASSETS)
 	$(VENV)/python bench/data_free.py --assets $(ASSETS)
+	$(VENV)/python bench/codegen_vs_tflm.py --assets $(ASSETS)
 
 clean:
 	rm -rf .pytest_cache build bench/results
