@@ -25,6 +25,9 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
         !ctx || ctx->size < cout)
         return EK_ARG_ERROR;
     int8_t *tmp = (int8_t *)ctx->buf;
+    /* locals: int8 stores may alias anything (see ek_dw_conv_s8.c) */
+    const int32_t *const qm = q->multiplier, *const qs = q->shift;
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     for (int32_t px = 0; px < pixels; px++) {
         const int8_t *x = input + (int64_t)px * cin;
         int32_t oc = 0;
@@ -32,13 +35,12 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
             int32_t acc[4];
             ek_dot4_s8(x, filter + (int64_t)oc * cin, cin, acc);
             for (int k = 0; k < 4; k++)
-                tmp[oc + k] = ek_finish(acc[k] + eff_bias[oc + k], q->multiplier[oc + k],
-                                        q->shift[oc + k], p->output_offset, p->act_min, p->act_max);
+                tmp[oc + k] = ek_finish(acc[k] + eff_bias[oc + k], qm[oc + k], qs[oc + k],
+                                        out_off, lo, hi);
         }
         for (; oc < cout; oc++) {
             int32_t acc = eff_bias[oc] + ek_dot_s8(x, filter + (int64_t)oc * cin, cin);
-            tmp[oc] = ek_finish(acc, q->multiplier[oc], q->shift[oc], p->output_offset,
-                                p->act_min, p->act_max);
+            tmp[oc] = ek_finish(acc, qm[oc], qs[oc], out_off, lo, hi);
         }
         int8_t *y = output + (int64_t)px * cout;
         for (oc = 0; oc < cout; oc++) y[oc] = tmp[oc];

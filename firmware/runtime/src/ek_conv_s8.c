@@ -38,6 +38,9 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
     if (fd->c != cin || fd->n != cout || input == output || !ctx || ctx->size < k)
         return EK_ARG_ERROR;
     int8_t *col = (int8_t *)ctx->buf;
+    /* locals: int8 stores may alias anything (see ek_dw_conv_s8.c) */
+    const int32_t *const qm = q->multiplier, *const qs = q->shift;
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         for (int32_t oy = 0; oy < out->h; oy++) {
@@ -48,13 +51,12 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                     int32_t acc[4];
                     ek_dot4_s8(col, filter + (int64_t)oc * k, k, acc);
                     for (int j = 0; j < 4; j++)
-                        *output++ = ek_finish(acc[j] + eff_bias[oc + j], q->multiplier[oc + j],
-                                              q->shift[oc + j], p->output_offset, p->act_min, p->act_max);
+                        *output++ = ek_finish(acc[j] + eff_bias[oc + j], qm[oc + j], qs[oc + j],
+                                              out_off, lo, hi);
                 }
                 for (; oc < cout; oc++)
                     *output++ = ek_finish(eff_bias[oc] + ek_dot_s8(col, filter + (int64_t)oc * k, k),
-                                          q->multiplier[oc], q->shift[oc], p->output_offset,
-                                          p->act_min, p->act_max);
+                                          qm[oc], qs[oc], out_off, lo, hi);
             }
         }
     }

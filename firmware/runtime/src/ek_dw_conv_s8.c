@@ -101,6 +101,11 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     int8_t *zp_row = saved + (in_place ? ring * row : 0);
     memset(zp_row, (int8_t)(-p->input_offset), (size_t)cin);
     const int8_t *taps[EK_DW_MAX_TAPS];
+    /* locals: int8 stores may alias anything, so fields read through p/q would be
+     * reloaded after every output byte */
+    const int32_t *const qm = q->multiplier, *const qs = q->shift;
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t n_taps = kh * kw;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
@@ -123,18 +128,16 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                 if (mult == 1) {
                     for (; oc + 4 <= cout; oc += 4) {
                         int32_t acc[4];
-                        dw4(taps, kh * kw, filter, cout, oc, eb, acc);
+                        dw4(taps, n_taps, filter, cout, oc, eb, acc);
                         for (int j = 0; j < 4; j++)
-                            yp[oc + j] = ek_finish(acc[j], q->multiplier[oc + j], q->shift[oc + j],
-                                                   p->output_offset, p->act_min, p->act_max);
+                            yp[oc + j] = ek_finish(acc[j], qm[oc + j], qs[oc + j], out_off, lo, hi);
                     }
                 }
                 for (; oc < cout; oc++) {
                     const int32_t ic = oc / mult;
                     int32_t acc = eb[oc];
-                    for (int32_t t = 0; t < kh * kw; t++) acc += filter[t * cout + oc] * taps[t][ic];
-                    yp[oc] = ek_finish(acc, q->multiplier[oc], q->shift[oc], p->output_offset,
-                                       p->act_min, p->act_max);
+                    for (int32_t t = 0; t < n_taps; t++) acc += filter[t * cout + oc] * taps[t][ic];
+                    yp[oc] = ek_finish(acc, qm[oc], qs[oc], out_off, lo, hi);
                 }
             }
         }

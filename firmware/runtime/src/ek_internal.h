@@ -25,33 +25,35 @@ static inline int32_t ek_rdbpot(int32_t x, int32_t exponent) {
     return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
+/* MultiplyByQuantizedMultiplier for multiplier in [0, 2^31) (what QuantizeMultiplier
+ * produces; see ek_nn.h). Double rounding = TFLite's default. */
 static inline int32_t ek_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
 #if defined(EK_SINGLE_ROUNDING)
     int32_t total = 31 - shift;
     int64_t r = (int64_t)x * multiplier + (1ll << (total - 1));
     return (int32_t)(r >> total);
 #else
-    int32_t left = shift > 0 ? shift : 0;
-    int32_t right = shift > 0 ? 0 : -shift;
+    /* SRDHM for M >= 0: gemmlowp's sign-dependent nudge followed by truncation equals
+     * floor((x*M + 2^30) / 2^31); saturation needs M == INT32_MIN, which cannot occur.
+     * Then RoundingDivideByPOT (half away from zero). One straight-line path, no
+     * branches: left = max(shift, 0), right = max(-shift, 0). */
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = left - shift;
     const int32_t xs = (int32_t)((uint32_t)x << left);
-    int32_t t;
-    if (multiplier >= 0) {
-        /* SRDHM for M >= 0 (always, from QuantizeMultiplier): gemmlowp's sign-dependent
-         * nudge followed by truncation equals floor((x*M + 2^30) / 2^31); no saturation
-         * case exists because M != INT32_MIN. One SMULL, an add, a shift. */
-        t = (int32_t)(((int64_t)xs * multiplier + (1ll << 30)) >> 31);
-    } else {
-        t = ek_srdhm(xs, multiplier);
-    }
-    return ek_rdbpot(t, right);   /* 32-bit remainder form: a handful of instructions */
+    const int32_t t = (int32_t)(((int64_t)xs * multiplier + (1ll << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)t >> 31);
+    return (t >> right) + ((t & mask) > threshold);
 #endif
 }
 
-/* bias + requantize + output offset + clamp: the tail of every conv-like kernel */
+/* requantize + output offset + clamp: the tail of every conv-like kernel */
 static inline int8_t ek_finish(int32_t acc, int32_t m, int32_t s, int32_t out_off,
                                int32_t lo, int32_t hi) {
-    acc = ek_mbqm(acc, m, s) + out_off;
-    return (int8_t)EK_CLAMP(acc, lo, hi);
+    int32_t v = ek_mbqm(acc, m, s) + out_off;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
 }
 
 /* ---- dot products (conv, 1x1 conv) ------------------------------------------------
