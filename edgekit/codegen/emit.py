@@ -101,6 +101,8 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     # the inner loops (padding taps read the zero point, which then contributes 0)
     w_sum = (wdata.reshape(cout, -1) if node.op == "Conv2D" else wdata.reshape(-1, cout).T)
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
+    if is_pointwise(node, g):
+        wdata = pack_pointwise(wdata)
     wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", eff)
     lines.append(_ctx(plan, node))
     if is_pointwise(node, g):
@@ -110,6 +112,16 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     else:
         lines.append(f"st = ek_dw_conv_s8(&p, &q, &ctx, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
     return lines
+
+
+def pack_pointwise(w: np.ndarray) -> np.ndarray:
+    """ek_conv_1x1_s8's flash layout: 4x4 blocks [g][i][r][k] = w[4g + r][4i + k] when
+    both channel counts are multiples of 4 (one pointer walk, no pointer spills)."""
+    w2 = w.reshape(w.shape[0], -1)
+    cout, cin = w2.shape
+    if cout % 4 or cin % 4:
+        return w
+    return w2.reshape(cout // 4, 4, cin // 4, 4).transpose(0, 2, 1, 3).reshape(w.shape)
 
 
 def _emit_other(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
