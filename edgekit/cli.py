@@ -135,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
                        "RAM (planned arena + stack estimate).")
     s.add_argument("model", help="int8 model (.tflite)")
     s.add_argument("--board", default="mps2-an386", help="mps2-an386 (M4), mps2-an500 (M7), mps2-an385 (M3)")
-    s.add_argument("--opt", default="-O2", choices=("-O2", "-O3", "-Os"), help="compiler optimization")
+    s.add_argument("--opt", default="O2", choices=("O2", "O3", "Os"), help="compiler optimization level")
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_profile)
     return p
@@ -258,7 +258,7 @@ def cmd_profile(args) -> int:
     from edgekit.build.targets import get_target
     from edgekit.pipeline import _int8_model
 
-    out = profile(_int8_model(args.model), get_target(args.board), opt=args.opt)
+    out = profile(_int8_model(args.model), get_target(args.board), opt="-" + args.opt)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

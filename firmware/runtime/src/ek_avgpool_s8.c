@@ -20,9 +20,10 @@ ek_status ek_avgpool_s8(const ek_conv_params *p, int32_t kh, int32_t kw,
                 if (n <= 0) return EK_ARG_ERROR;
                 for (int32_t ch = 0; ch < c; ch++) {
                     int32_t sum = 0;
-                    for (int32_t iy = ys; iy < ye; iy++)
-                        for (int32_t ix = xs; ix < xe; ix++)
-                            sum += x[((int64_t)iy * in->w + ix) * c + ch];
+                    for (int32_t iy = ys; iy < ye; iy++) {
+                        const int8_t *px = x + ((int64_t)iy * in->w + xs) * c + ch;
+                        for (int32_t ix = xs; ix < xe; ix++, px += c) sum += *px;
+                    }
                     sum = sum > 0 ? (sum + n / 2) / n : (sum - n / 2) / n;
                     *output++ = (int8_t)EK_CLAMP(sum, p->act_min, p->act_max);
                 }

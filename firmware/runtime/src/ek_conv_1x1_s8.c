@@ -80,8 +80,7 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
             int32_t acc = eff_bias[oc] + ek_dot_s8(x, filter + (int64_t)oc * cin, cin);
             tmp[oc] = ek_finish(acc, qm[oc], qs[oc], out_off, lo, hi);
         }
-        int8_t *y = output + (int64_t)px * cout;
-        for (oc = 0; oc < cout; oc++) y[oc] = tmp[oc];
+        ek_copy(output + (int64_t)px * cout, tmp, cout);
     }
     return EK_OK;
 }

@@ -13,8 +13,6 @@
  * the ones at or above y have been overwritten by then, so the kernel saves each original
  * row into a ring of pad_top + 1 rows (scratch) just before overwriting it. This is what
  * lets a whole DS-CNN block run in one activation buffer (TinyEngine-style). */
-#include <string.h>
-
 #include "ek_internal.h"
 
 #define EK_DW_MAX_TAPS 25
@@ -31,7 +29,7 @@ static int in_place_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims
 }
 
 /* four channels c..c+3 of one output pixel (M == 1) */
-static inline void dw4(const int8_t *const *taps, int32_t n_taps, const int8_t *w, int32_t cout,
+static inline __attribute__((always_inline)) void dw4(const int8_t *const *taps, int32_t n_taps, const int8_t *w, int32_t cout,
                        int32_t c, const int32_t *eb, int32_t acc[4]) {
     int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
 #if defined(__ARM_FEATURE_DSP)
@@ -99,7 +97,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t ring = p->pad_top + 1;
     int8_t *saved = (int8_t *)ctx->buf;
     int8_t *zp_row = saved + (in_place ? ring * row : 0);
-    memset(zp_row, (int8_t)(-p->input_offset), (size_t)cin);
+    ek_fill(zp_row, (int8_t)(-p->input_offset), cin);
     const int8_t *taps[EK_DW_MAX_TAPS];
     /* locals: int8 stores may alias anything, so fields read through p/q would be
      * reloaded after every output byte */
@@ -110,7 +108,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
         for (int32_t oy = 0; oy < out->h; oy++) {
-            if (in_place) memcpy(saved + (oy % ring) * row, x + (int64_t)oy * row, (size_t)row);
+            if (in_place) ek_copy(saved + (oy % ring) * row, x + (int64_t)oy * row, row);
             for (int32_t ox = 0; ox < out->w; ox++) {
                 for (int32_t fy = 0; fy < kh; fy++) {
                     const int32_t iy = oy * p->stride_h - p->pad_top + fy * p->dilation_h;
@@ -128,7 +126,10 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                 if (mult == 1) {
                     for (; oc + 4 <= cout; oc += 4) {
                         int32_t acc[4];
-                        dw4(taps, n_taps, filter, cout, oc, eb, acc);
+                        if (n_taps == 9)    /* 3x3: constant trip count, fully unrolled */
+                            dw4(taps, 9, filter, cout, oc, eb, acc);
+                        else
+                            dw4(taps, n_taps, filter, cout, oc, eb, acc);
                         for (int j = 0; j < 4; j++)
                             yp[oc + j] = ek_finish(acc[j], qm[oc + j], qs[oc + j], out_off, lo, hi);
                     }
