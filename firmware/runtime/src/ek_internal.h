@@ -56,6 +56,16 @@ static inline int8_t ek_finish(int32_t acc, int32_t m, int32_t s, int32_t out_of
     return (int8_t)v;
 }
 
+/* The part of a pooling window inside the input: rows [ys, ye), columns [xs, xe). */
+typedef struct { int32_t ys, ye, xs, xe; } ek_window;
+
+static inline ek_window ek_pool_window(const ek_conv_params *p, const ek_dims *in, int32_t kh,
+                                       int32_t kw, int32_t oy, int32_t ox) {
+    const int32_t y0 = oy * p->stride_h - p->pad_top, x0 = ox * p->stride_w - p->pad_left;
+    ek_window w = {EK_MAX(y0, 0), EK_MIN(y0 + kh, in->h), EK_MAX(x0, 0), EK_MIN(x0 + kw, in->w)};
+    return w;
+}
+
 /* Small copies and fills inline (newlib-nano's memcpy/memset go byte by byte behind a
  * call). The attribute keeps GCC from turning these loops back into library calls. */
 #if defined(__GNUC__) && !defined(__clang__)

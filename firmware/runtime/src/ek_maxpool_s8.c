@@ -10,15 +10,12 @@ ek_status ek_maxpool_s8(const ek_conv_params *p, int32_t kh, int32_t kw,
         const int8_t *x = input + (int64_t)b * in->h * in->w * c;
         for (int32_t oy = 0; oy < out->h; oy++) {
             for (int32_t ox = 0; ox < out->w; ox++) {
-                const int32_t y0 = oy * p->stride_h - p->pad_top;
-                const int32_t x0 = ox * p->stride_w - p->pad_left;
-                const int32_t ys = EK_MAX(y0, 0), ye = EK_MIN(y0 + kh, in->h);
-                const int32_t xs = EK_MAX(x0, 0), xe = EK_MIN(x0 + kw, in->w);
-                if (ye <= ys || xe <= xs) return EK_ARG_ERROR;
+                const ek_window win = ek_pool_window(p, in, kh, kw, oy, ox);
+                if (win.ye <= win.ys || win.xe <= win.xs) return EK_ARG_ERROR;
                 for (int32_t ch = 0; ch < c; ch++) {
                     int32_t m = -128;
-                    for (int32_t iy = ys; iy < ye; iy++)
-                        for (int32_t ix = xs; ix < xe; ix++)
+                    for (int32_t iy = win.ys; iy < win.ye; iy++)
+                        for (int32_t ix = win.xs; ix < win.xe; ix++)
                             m = EK_MAX(m, x[((int64_t)iy * in->w + ix) * c + ch]);
                     *output++ = (int8_t)EK_CLAMP(m, p->act_min, p->act_max);
                 }
