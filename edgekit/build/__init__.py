@@ -1,0 +1,1 @@
+"""Building generated C for the host or an emulated Cortex-M board, and running it."""

@@ -1,0 +1,102 @@
+"""Compile generated model C + the edgekit runtime + an app, and run it (host or QEMU).
+
+Everything is a real toolchain invocation: gcc -std=c99 -Wall -Werror for the host,
+arm-none-eabi-gcc with the project's startup code and linker script for the boards,
+qemu-system-arm with semihosting for the emulated runs.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.build.targets import Target
+from edgekit.codegen.emit import Generated
+from edgekit.errors import EdgekitError
+
+FIRMWARE = Path(__file__).resolve().parent.parent.parent / "firmware"
+RUNTIME = FIRMWARE / "runtime"
+
+
+class ToolchainError(EdgekitError):
+    exit_code = 7
+
+
+def _need(tool: str, pkg: str) -> str:
+    path = shutil.which(tool)
+    if not path:
+        raise ToolchainError(f"{tool} not found: install it with `apt-get install {pkg}` "
+                             "(or run scripts/setup.sh)")
+    return path
+
+
+def runtime_sources() -> list[Path]:
+    return sorted((RUNTIME / "src").glob("*.c"))
+
+
+def write_model(gen: Generated, d: Path) -> None:
+    d.mkdir(parents=True, exist_ok=True)
+    for name, text in gen.files.items():
+        (d / name).write_text(text)
+    p = gen.prefix
+    (d / "ek_app_model.h").write_text(
+        f'#include "{p}.h"\n#define EKM_ARENA_SIZE {p.upper()}_ARENA_SIZE\n'
+        f"#define EKM_INPUT_SIZE {p.upper()}_INPUT_SIZE\n#define EKM_OUTPUT_SIZE {p.upper()}_OUTPUT_SIZE\n"
+        f"#define EKM_INPUT {p}_input\n#define EKM_OUTPUT {p}_output\n#define EKM_INVOKE {p}_invoke\n")
+
+
+def build(gen: Generated, target: Target, workdir: Path, app: Path | None = None,
+          extra_cflags: tuple[str, ...] = (), opt: str = "-O2") -> Path:
+    """Build the batch runner (or `app`) for target in workdir; returns the executable."""
+    cc = _need(target.cc, "gcc" if target.cc == "gcc" else "gcc-arm-none-eabi libnewlib-arm-none-eabi")
+    model_dir = workdir / "model"
+    write_model(gen, model_dir)
+    srcs = [*runtime_sources(), *sorted(model_dir.glob("*.c")), app or FIRMWARE / "app" / "ek_run_batch.c"]
+    flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", opt, *target.cflags, *extra_cflags,
+             f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{model_dir}"]
+    exe = workdir / ("model.elf" if target.emulated else "model.exe")
+    if target.emulated:
+        srcs.append(FIRMWARE / "mps2" / "startup.c")
+        flags += ["--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
+                  f"-T{FIRMWARE / 'mps2' / 'mps2.ld'}", "-Wl,--gc-sections"]
+    cmd = [cc, *flags, *map(str, srcs), "-o", str(exe)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        lines = r.stderr.strip().splitlines() or ["?"]
+        first = next((ln for ln in lines if "error" in ln), lines[0])
+        (workdir / "build.log").write_text(r.stderr)
+        raise EdgekitError(f"{target.cc} failed building the generated model: {first[:300]} "
+                           f"(full log: {workdir / 'build.log'})")
+    return exe
+
+
+def qemu_cmd(target: Target, exe: Path, plugin: list[str] | None = None) -> list[str]:
+    qemu = _need("qemu-system-arm", "qemu-system-arm")
+    return [qemu, "-M", target.qemu_machine, "-nographic", "-monitor", "none", "-serial", "none",
+            "-semihosting-config", "enable=on,target=native", *(plugin or []), "-kernel", str(exe)]
+
+
+def run_batch(exe: Path, target: Target, x: np.ndarray, out_size: int, timeout: float = 600,
+              plugin: list[str] | None = None) -> np.ndarray:
+    """Feed a batch of int8 inputs through the built runner; returns (N, out_size) int8."""
+    wd = exe.parent
+    (wd / "ek_in.bin").write_bytes(np.ascontiguousarray(x, np.int8).tobytes())
+    out = wd / "ek_out.bin"
+    if out.exists():
+        out.unlink()
+    cmd = qemu_cmd(target, exe, plugin) if target.emulated else [str(exe), "ek_in.bin", "ek_out.bin"]
+    try:
+        r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise EdgekitError(f"{target.name}: the model run did not finish in {timeout:.0f} s") from None
+    if r.returncode != 0:
+        raise EdgekitError(f"{target.name}: the model run failed with exit code {r.returncode} "
+                           f"{(r.stderr.strip().splitlines() or [''])[-1][:200]}")
+    data = np.frombuffer(out.read_bytes(), np.int8)
+    n = len(x)
+    if data.size != n * out_size:
+        raise EdgekitError(f"{target.name}: expected {n * out_size} output bytes, got {data.size}")
+    return data.reshape(n, out_size)
