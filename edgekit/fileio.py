@@ -16,6 +16,12 @@ def _check_dir(path: str) -> str:
     return d
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str):
     """Yield a temporary path in the target's directory; rename it over `path` on success."""
@@ -24,6 +30,7 @@ def atomic_path(path: str):
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; outputs get normal modes
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -60,6 +67,7 @@ def atomic_dir(path: str):
     tmp = tempfile.mkdtemp(prefix=".edgekit-", dir=parent)
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())   # mkdtemp makes 0700
         old = None
         if os.path.exists(path):
             old = tempfile.mkdtemp(prefix=".edgekit-old-", dir=parent)

@@ -9,12 +9,12 @@ from typing import Iterable, TypeVar
 T = TypeVar("T")
 
 
-def enabled() -> bool:
+def globally_enabled() -> bool:
     return sys.stderr.isatty() and not os.environ.get("EDGEKIT_QUIET")
 
 
 def progress(it: Iterable[T], label: str, total: int | None = None) -> Iterable[T]:
-    if not enabled():
+    if not globally_enabled():
         yield from it
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -47,7 +47,7 @@ class progress_bar:
     """Context manager for a manual bar with live fields (e.g. the loss)."""
 
     def __init__(self, label: str, total: int, enabled: bool = True):
-        self.label, self.total, self.on = label, total, enabled and enabled_default()
+        self.label, self.total, self.on = label, total, enabled and globally_enabled()
         self._progress = None
 
     def __enter__(self) -> _Bar:
@@ -64,7 +64,3 @@ class progress_bar:
     def __exit__(self, *exc) -> None:
         if self._progress is not None:
             self._progress.__exit__(*exc)
-
-
-def enabled_default() -> bool:
-    return enabled()

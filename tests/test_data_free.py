@@ -161,3 +161,18 @@ def test_cli_quantize_errors(tmp_path):
              "--calib", tmp_path / "missing.npz", cwd=tmp_path)
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert not (tmp_path / "q.tflite").exists()
+
+
+def test_outputs_get_normal_file_modes(tmp_path):
+    import os
+    import stat
+
+    from edgekit.fileio import atomic_dir, atomic_write_bytes
+
+    atomic_write_bytes(str(tmp_path / "f.bin"), b"x")
+    with atomic_dir(str(tmp_path / "d")) as d:
+        (tmp_path / d / "a").write_text("a")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(os.stat(tmp_path / "f.bin").st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE(os.stat(tmp_path / "d").st_mode) == 0o777 & ~mask
