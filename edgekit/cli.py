@@ -256,9 +256,9 @@ def cmd_run(args) -> int:
 def cmd_profile(args) -> int:
     from edgekit.build.profile import profile
     from edgekit.build.targets import get_target
-    from edgekit.pipeline import _int8_model
+    from edgekit.pipeline import load_int8_model
 
-    out = profile(_int8_model(args.model), get_target(args.board), opt="-" + args.opt)
+    out = profile(load_int8_model(args.model), get_target(args.board), opt="-" + args.opt)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

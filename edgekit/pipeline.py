@@ -98,7 +98,7 @@ def _verify_against_tflm(qgraph: Graph, data: bytes, calib: np.ndarray) -> str:
     return f"identical on {len(x)} inputs"
 
 
-def _int8_model(model: str) -> Graph:
+def load_int8_model(model: str) -> Graph:
     from edgekit.ir.summary import is_quantized
 
     graph = load_model(model)
@@ -115,7 +115,7 @@ def run_codegen(model: str, out_dir: str, name: str | None = None, in_place: boo
     from edgekit.build.cbuild import RUNTIME
     from edgekit.codegen.emit import generate
 
-    gen = generate(_int8_model(model), name, in_place)
+    gen = generate(load_int8_model(model), name, in_place)
     with atomic_dir(out_dir) as tmp:
         for fname, text in gen.files.items():
             with open(os.path.join(tmp, fname), "w") as f:
@@ -137,7 +137,7 @@ def run_on_board(model: str, board: str, input_npy: str, output_npy: str, check:
     from edgekit.runtime.tflm import first_mismatch
 
     target = get_target(board)
-    graph = _int8_model(model)
+    graph = load_int8_model(model)
     x = load_npy(input_npy, "--input")
     t_in, t_out = graph.tensor(graph.inputs[0]), graph.tensor(graph.outputs[0])
     if x.dtype != np.int8 or x.ndim < 1 or int(np.prod(x.shape[1:])) != t_in.size:

@@ -6,7 +6,6 @@ qemu-system-arm with semihosting for the emulated runs.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,7 +62,8 @@ def build(gen: Generated, target: Target, workdir: Path, app: Path | None = None
         flags += ["--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
                   f"-T{FIRMWARE / 'mps2' / 'mps2.ld'}", "-Wl,--gc-sections"]
     cmd = [cc, *flags, *map(str, srcs), "-o", str(exe)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    # run in workdir: side outputs such as -fstack-usage's .su files land there
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     if r.returncode != 0:
         lines = r.stderr.strip().splitlines() or ["?"]
         first = next((ln for ln in lines if "error" in ln), lines[0])

@@ -75,7 +75,7 @@ def profile(graph: Graph, target: Target, x: np.ndarray | None = None, opt: str 
         wd = Path(d)
         flags = (f"-include{RUNTIME / 'include' / 'ek_profile.h'}", "-DEK_LAYER_BEGIN(i)=ek_layer_mark(i)",
                  "-fstack-usage")
-        elf = _build_in(wd, gen, target, flags, opt)
+        elf = build(gen, target, wd, FIRMWARE / "app" / "ek_profile_main.c", flags, opt)
         if x is not None:
             (wd / "ek_in.bin").write_bytes(np.ascontiguousarray(x, np.int8).tobytes())
         plugin = build_plugin(wd)
@@ -105,18 +105,6 @@ def profile(graph: Graph, target: Target, x: np.ndarray | None = None, opt: str 
             "layers": layers, "arena_bytes": gen.plan.arena_size, "stack_bytes_estimate": stack,
             "ram_bytes": gen.plan.arena_size + stack, "model_parameter_bytes": gen.weight_bytes,
             **sizes}
-
-
-def _build_in(wd: Path, gen, target: Target, flags, opt: str) -> Path:
-    """Build the profiling app; -fstack-usage writes .su files next to the objects (cwd)."""
-    import os
-
-    cwd = os.getcwd()
-    os.chdir(wd)
-    try:
-        return build(gen, target, wd, FIRMWARE / "app" / "ek_profile_main.c", flags, opt)
-    finally:
-        os.chdir(cwd)
 
 
 def has_tools() -> bool:

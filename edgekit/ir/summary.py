@@ -1,6 +1,8 @@
 """Per-node and total statistics of a graph (shapes, parameters, MACs, quantization)."""
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from edgekit.ir.graph import Graph, Node
@@ -57,7 +59,7 @@ def summarize(graph: Graph) -> dict:
         "param_bytes": int(sum(t.nbytes for t in consts)),
         "macs": int(sum(r["macs"] for r in rows)),
         "largest_activation_bytes": int(max((t.nbytes for t in acts), default=0)),
-        "ops": dict(sorted({r["op"]: sum(1 for q in rows if q["op"] == r["op"]) for r in rows}.items())),
+        "ops": dict(sorted(Counter(r["op"] for r in rows).items())),
     }
     io = {
         "inputs": [_io(graph, n) for n in graph.inputs],

@@ -23,10 +23,8 @@ from edgekit.quant.reference import run_int8
 from tests.conftest import assert_identical
 
 
-def _q(rng, shape, name, act=True):
-    scale = float(rng.uniform(0.005, 0.2))
-    zp = int(rng.integers(-128, 128)) if act else 0
-    return QuantParams.make(scale, zp)
+def _q(rng):
+    return QuantParams.make(float(rng.uniform(0.005, 0.2)), int(rng.integers(-128, 128)))
 
 
 def _quantize_graph(b: GraphBuilder, rng, outputs):
@@ -36,7 +34,7 @@ def _quantize_graph(b: GraphBuilder, rng, outputs):
         if t.is_const:
             tensors[name] = t
         else:
-            tensors[name] = Tensor(name, t.shape, "int8", None, _q(rng, t.shape, name))
+            tensors[name] = Tensor(name, t.shape, "int8", None, _q(rng))
     b.tensors = tensors
     return b.build(outputs)
 

@@ -29,7 +29,7 @@ static int in_place_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims
 }
 
 /* four channels c..c+3 of one output pixel (M == 1) */
-static inline __attribute__((always_inline)) void dw4(const int8_t *const *taps, int32_t n_taps, const int8_t *w, int32_t cout,
+static inline void dw4(const int8_t *const *taps, int32_t n_taps, const int8_t *w, int32_t cout,
                        int32_t c, const int32_t *eb, int32_t acc[4]) {
     int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
 #if defined(__ARM_FEATURE_DSP)
@@ -126,10 +126,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                 if (mult == 1) {
                     for (; oc + 4 <= cout; oc += 4) {
                         int32_t acc[4];
-                        if (n_taps == 9)    /* 3x3: constant trip count, fully unrolled */
-                            dw4(taps, 9, filter, cout, oc, eb, acc);
-                        else
-                            dw4(taps, n_taps, filter, cout, oc, eb, acc);
+                        dw4(taps, n_taps, filter, cout, oc, eb, acc);
                         for (int j = 0; j < 4; j++)
                             yp[oc + j] = ek_finish(acc[j], qm[oc + j], qs[oc + j], out_off, lo, hi);
                     }
