@@ -115,13 +115,16 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
 
 
 def pack_pointwise(w: np.ndarray) -> np.ndarray:
-    """ek_conv_1x1_s8's flash layout: 4x4 blocks [g][i][r][k] = w[4g + r][4i + k] when
-    both channel counts are multiples of 4 (one pointer walk, no pointer spills)."""
+    """ek_conv_1x1_s8's flash layout (ek_nn.h): when cin % 4 == 0, output channels in
+    pairs, each pair's rows interleaved in 8-byte blocks [p][i][r][k] = w[2p + r][4i + k]
+    (one pointer walks both rows); an odd last channel stays a plain row."""
     w2 = w.reshape(w.shape[0], -1)
     cout, cin = w2.shape
-    if cout % 4 or cin % 4:
+    if cin % 4:
         return w
-    return w2.reshape(cout // 4, 4, cin // 4, 4).transpose(0, 2, 1, 3).reshape(w.shape)
+    pairs = cout // 2 * 2
+    blocks = w2[:pairs].reshape(cout // 2, 2, cin // 4, 4).transpose(0, 2, 1, 3).reshape(pairs, cin)
+    return np.concatenate([blocks, w2[pairs:]]).reshape(w.shape)
 
 
 def _emit_other(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:

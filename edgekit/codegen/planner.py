@@ -71,7 +71,7 @@ def can_run_in_place(node: Node, graph: Graph) -> bool:
 def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
     if is_pointwise(node, graph):
-        return y.shape[3]                                   # one output pixel
+        return 4 * x.shape[3] + y.shape[3]                  # 2 pixels as int16 + 1 output pixel
     if node.op == "Conv2D":
         w = graph.tensor(node.inputs[1]).shape
         return w[1] * w[2] * w[3]                           # one im2col column

@@ -27,21 +27,31 @@ def _q(rng):
     return QuantParams.make(float(rng.uniform(0.005, 0.2)), int(rng.integers(-128, 128)))
 
 
-def _quantize_graph(b: GraphBuilder, rng, outputs):
-    """Turn a float-built graph into an int8 one with random quantization."""
+def _quantize_graph(b: GraphBuilder, rng, outputs, out_scale=None):
+    """Turn a float-built graph into an int8 one with random quantization (out_scale: a
+    fixed scale for the outputs, e.g. a tiny one for requantization left shifts)."""
     tensors = {}
     for name, t in b.tensors.items():
         if t.is_const:
             tensors[name] = t
+        elif out_scale is not None and name in outputs:
+            tensors[name] = Tensor(name, t.shape, "int8", None,
+                                   QuantParams.make(out_scale, int(rng.integers(-128, 128))))
         else:
             tensors[name] = Tensor(name, t.shape, "int8", None, _q(rng))
     b.tensors = tensors
     return b.build(outputs)
 
 
-def _conv_case(rng, op: str, pointwise=False):
+def _conv_case(rng, op: str, pointwise=False, simd=False, odd=False):
+    """simd: channel counts that take the Cortex-M4/M7 SIMD paths (multiples of 4, depth
+    multiplier 1); odd: an odd number of pixels (the 1x1 kernel works in pixel pairs)."""
     h, w, cin = int(rng.integers(4, 12)), int(rng.integers(4, 12)), int(rng.integers(1, 9))
-    mult = int(rng.integers(1, 3)) if op == "DepthwiseConv2D" else 1
+    if simd:
+        cin = 4 * int(rng.integers(1, 5))
+    if odd:
+        h, w = h | 1, w | 1
+    mult = int(rng.integers(1, 3)) if op == "DepthwiseConv2D" and not simd else 1
     cout = int(rng.integers(1, 12)) if op == "Conv2D" else cin * mult
     kh, kw = (1, 1) if pointwise else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
     stride = (1, 1) if pointwise else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
@@ -95,14 +105,14 @@ def _shared_quant(g, names):
     return g.replace(tensors={**g.tensors, **{n: Tensor(n, g.tensor(n).shape, "int8", None, q) for n in names}})
 
 
-def _run_both(g, rng, n=6):
+def _run_both(g, rng, n=6, board="host"):
     x = rng.integers(-128, 128, (n, *g.tensor(g.inputs[0]).shape[1:]), dtype=np.int8)
     gen = generate(g, "k")
     with tempfile.TemporaryDirectory() as d:
-        exe = build(gen, TARGETS["host"], Path(d))
-        out = run_batch(exe, TARGETS["host"], x, g.tensor(g.outputs[0]).size)
+        exe = build(gen, TARGETS[board], Path(d))
+        out = run_batch(exe, TARGETS[board], x, g.tensor(g.outputs[0]).size)
     ref = run_int8(g, x)[0].reshape(n, -1)
-    assert_identical(ref, out, f"{[n.op for n in g.nodes]}")
+    assert_identical(ref, out, f"{[n.op for n in g.nodes]} on {board}")
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -124,6 +134,18 @@ def test_depthwise(seed):
     rng = np.random.default_rng(200 + seed)
     b, outs = _conv_case(rng, "DepthwiseConv2D")
     _run_both(_quantize_graph(b, rng, outs), rng)
+
+
+@pytest.mark.parametrize("op", ["Conv2D", "Conv2D-1x1", "DepthwiseConv2D"])
+@pytest.mark.parametrize("seed", range(4))
+def test_simd_paths_in_qemu(op, seed):
+    """The Cortex-M4 SIMD paths on the emulated M4, against the NumPy twin: channels in
+    fours, even and odd pixel counts (seeds 1, 3), the fast right-shift requantization
+    tail and (seed 3: tiny output scale, so multipliers with left shifts) the general one."""
+    rng = np.random.default_rng(600 + seed)
+    b, outs = _conv_case(rng, op.split("-")[0], pointwise=op.endswith("1x1"), simd=True, odd=seed % 2 == 1)
+    g = _quantize_graph(b, rng, outs, out_scale=2e-4 if seed == 3 else None)
+    _run_both(g, rng, n=3, board="mps2-an386")
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -60,11 +60,12 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
 int32_t ek_conv_s8_buffer_size(const ek_dims *filter_dims);
 
 /* 1x1 convolution, stride 1, no padding. Runs in place (output == input) when
- * cout <= cin; scratch: ek_conv_1x1_s8_buffer_size(). eff_bias[c] must be
- * bias[c] + input_offset * sum_k filter[c][k] (the input offset folded in ahead of
- * time; p->input_offset is not read). Filter layout: if cin % 4 == 0 and cout % 4 == 0,
- * packed in 4x4 blocks, byte [g][i][r][k] = filter[4g + r][4i + k] (4 output channels'
- * weights for 4 inputs contiguous); otherwise plain [cout][cin]. */
+ * cout <= cin; scratch: ek_conv_1x1_s8_buffer_size() = 4 * cin + cout bytes. eff_bias[c]
+ * must be bias[c] + input_offset * sum_k filter[c][k] (the input offset folded in ahead
+ * of time; p->input_offset is not read). Filter layout: if cin % 4 == 0, output channels
+ * in pairs with their rows interleaved in 8-byte blocks, byte [p][i][r][k] =
+ * filter[2p + r][4i + k], and an odd last channel as a plain row after them; otherwise
+ * plain [cout][cin]. */
 ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                          const ek_dims *in_dims, const int8_t *input,
                          const int8_t *filter, const int32_t *eff_bias,

@@ -55,6 +55,8 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
     /* locals: int8 stores may alias anything (see ek_dw_conv_s8.c) */
     const int32_t *const qm = q->multiplier, *const qs = q->shift;
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int rs = ek_right_shifts(qs, cout);
+    const int32_t off2p1 = 2 * out_off + 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         for (int32_t oy = 0; oy < out->h; oy++) {
@@ -64,9 +66,14 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                 for (; oc + 4 <= cout; oc += 4) {
                     int32_t acc[4];
                     ek_dot4_s8(col, filter + (int64_t)oc * k, k, acc);
-                    for (int j = 0; j < 4; j++)
-                        *output++ = ek_finish(acc[j] + eff_bias[oc + j], qm[oc + j], qs[oc + j],
-                                              out_off, lo, hi);
+                    if (rs)
+                        for (int j = 0; j < 4; j++)
+                            *output++ = ek_finish_r(acc[j] + eff_bias[oc + j], qm[oc + j],
+                                                    ~qs[oc + j], off2p1, lo, hi, 1);
+                    else
+                        for (int j = 0; j < 4; j++)
+                            *output++ = ek_finish(acc[j] + eff_bias[oc + j], qm[oc + j],
+                                                  qs[oc + j], out_off, lo, hi);
                 }
                 for (; oc < cout; oc++)
                     *output++ = ek_finish(eff_bias[oc] + ek_dot_s8(col, filter + (int64_t)oc * k, k),

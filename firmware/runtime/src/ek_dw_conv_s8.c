@@ -104,6 +104,8 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t *const qm = q->multiplier, *const qs = q->shift;
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
+    const int rs = ek_right_shifts(qs, cout);
+    const int32_t off2p1 = 2 * out_off + 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
@@ -127,8 +129,12 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                     for (; oc + 4 <= cout; oc += 4) {
                         int32_t acc[4];
                         dw4(taps, n_taps, filter, cout, oc, eb, acc);
-                        for (int j = 0; j < 4; j++)
-                            yp[oc + j] = ek_finish(acc[j], qm[oc + j], qs[oc + j], out_off, lo, hi);
+                        if (rs)
+                            for (int j = 0; j < 4; j++)
+                                yp[oc + j] = ek_finish_r(acc[j], qm[oc + j], ~qs[oc + j], off2p1, lo, hi, 1);
+                        else
+                            for (int j = 0; j < 4; j++)
+                                yp[oc + j] = ek_finish(acc[j], qm[oc + j], qs[oc + j], out_off, lo, hi);
                     }
                 }
                 for (; oc < cout; oc++) {
