@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgekit import __version__
-from edgekit.codegen.planner import Plan, is_pointwise, plan_memory
+from edgekit.codegen.planner import DW_MAX_TAPS, Plan, is_pointwise, plan_memory
 from edgekit.errors import UnsupportedOpError
 from edgekit.ir import Graph, Node, Tensor
 from edgekit.quant import arith
@@ -103,6 +103,8 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
     if is_pointwise(node, g):
         wdata = pack_pointwise(wdata)
+    elif node.op == "DepthwiseConv2D":
+        wdata = pack_depthwise(wdata, x.shape[-1])
     wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", eff)
     lines.append(_ctx(plan, node))
     if is_pointwise(node, g):
@@ -125,6 +127,16 @@ def pack_pointwise(w: np.ndarray) -> np.ndarray:
     pairs = cout // 2 * 2
     blocks = w2[:pairs].reshape(cout // 2, 2, cin // 4, 4).transpose(0, 2, 1, 3).reshape(pairs, cin)
     return np.concatenate([blocks, w2[pairs:]]).reshape(w.shape)
+
+
+def pack_depthwise(w: np.ndarray, cin: int) -> np.ndarray:
+    """ek_dw_conv_s8's flash layout (ek_nn.h): with depth multiplier 1, cout % 4 == 0 and
+    at most DW_MAX_TAPS taps, grouped by 4 channels, [g][t][k] = w[t][4g + k] (a group's
+    taps contiguous); otherwise the plain [1, kh, kw, cout]."""
+    _, kh, kw, cout = w.shape
+    if cout != cin or cout % 4 or kh * kw > DW_MAX_TAPS:
+        return w
+    return w.reshape(kh * kw, cout // 4, 4).transpose(1, 0, 2).reshape(w.shape)
 
 
 def _emit_other(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:

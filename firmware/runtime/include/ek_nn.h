@@ -72,8 +72,11 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
                          const ek_dims *out_dims, int8_t *output);
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims);
 
-/* Depthwise convolution. filter [1, kh, kw, cout], cout = cin * depth_multiplier,
- * kh * kw <= 25; eff_bias[c] = bias[c] + input_offset * sum over taps of filter[.][c].
+/* Depthwise convolution. filter [1, kh, kw, cout], cout = cin * depth_multiplier;
+ * eff_bias[c] = bias[c] + input_offset * sum over taps of filter[.][c]. Filter layout:
+ * with depth multiplier 1, cout % 4 == 0 and kh * kw <= 25, grouped by 4 channels, byte
+ * [g][t][k] = filter[t][4g + k] (t = tap fy * kw + fx); otherwise plain [kh][kw][cout].
+ * More than 25 taps: out of place only.
  * Runs in place (output == input) when stride 1, dilation 1, multiplier 1 and the output
  * has the input's dims: it keeps the pad_top + 1 most recent original input rows in
  * scratch. Scratch: ek_dw_conv_s8_buffer_size() (ring, if in place, + one zero-point row). */

@@ -28,27 +28,66 @@ static int in_place_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims
            in->c == out->c && in->h == out->h && in->w == out->w;
 }
 
-/* four channels c..c+3 of one output pixel (M == 1) */
-static inline void dw4(const int8_t *const *taps, int32_t n_taps, const int8_t *w, int32_t cout,
-                       int32_t c, const int32_t *eb, int32_t acc[4]) {
-    int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
+/* the grouped filter layout (ek_nn.h) applies */
+static inline int grouped(int32_t mult, int32_t cout, int32_t n_taps) {
+    return mult == 1 && cout % 4 == 0 && n_taps <= EK_DW_MAX_TAPS;
+}
+
+/* one tap of channels c..c+3: x from the tap's row, w the group's 4 weights for it.
+ * The barrier keeps GCC's scheduler from hoisting all 18 loads of an unrolled 3x3 to the
+ * top, which runs out of registers and spills them to the stack. */
 #if defined(__ARM_FEATURE_DSP)
-    for (int32_t t = 0; t < n_taps; t++) {
-        const int32_t xv = ek_load32(taps[t] + c), wv = ek_load32(w + t * cout + c);
-        const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);
-        const int32_t we = ek_sxtb16(wv), wo = ek_sxtb16_ror8(wv);
-        a0 = ek_smlabb(xe, we, a0);
-        a2 = ek_smlatt(xe, we, a2);
-        a1 = ek_smlabb(xo, wo, a1);
-        a3 = ek_smlatt(xo, wo, a3);
-    }
+#define EK_SCHED_BARRIER() __asm volatile("" ::: "memory")
+#define EK_DW_TAP(xp, wp)                                                         \
+    do {                                                                         \
+        const int32_t xv = ek_load32(xp), wv = ek_load32(wp);                     \
+        const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);                \
+        const int32_t we = ek_sxtb16(wv), wo = ek_sxtb16_ror8(wv);                \
+        a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);                   \
+        a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);                   \
+        EK_SCHED_BARRIER();                                                       \
+    } while (0)
 #else
-    for (int32_t t = 0; t < n_taps; t++) {
-        const int8_t *x = taps[t] + c, *wt = w + t * cout + c;
-        a0 += x[0] * wt[0]; a1 += x[1] * wt[1]; a2 += x[2] * wt[2]; a3 += x[3] * wt[3];
-    }
+#define EK_DW_TAP(xp, wp)                                                         \
+    do {                                                                         \
+        const int8_t *x_ = (xp), *w_ = (wp);                                      \
+        a0 += x_[0] * w_[0]; a1 += x_[1] * w_[1];                                 \
+        a2 += x_[2] * w_[2]; a3 += x_[3] * w_[3];                                 \
+    } while (0)
 #endif
+
+/* channels c..c+3 of one output pixel; wg: their group's taps, 4 bytes each (grouped
+ * layout), so every weight load is one immediate offset from wg. n_taps == 9 (3x3, the
+ * common case) is written out: no loop, tap pointers at constant offsets. */
+static inline __attribute__((always_inline)) void
+dw4(const int8_t *const *taps, const int32_t n_taps, const int8_t *wg, int32_t c,
+    const int32_t *eb, int32_t acc[4]) {
+    int32_t a0 = eb[0], a1 = eb[1], a2 = eb[2], a3 = eb[3];
+    if (n_taps == 9) {
+        EK_DW_TAP(taps[0] + c, wg); EK_DW_TAP(taps[1] + c, wg + 4); EK_DW_TAP(taps[2] + c, wg + 8);
+        EK_DW_TAP(taps[3] + c, wg + 12); EK_DW_TAP(taps[4] + c, wg + 16); EK_DW_TAP(taps[5] + c, wg + 20);
+        EK_DW_TAP(taps[6] + c, wg + 24); EK_DW_TAP(taps[7] + c, wg + 28); EK_DW_TAP(taps[8] + c, wg + 32);
+    } else {
+        for (int32_t t = 0; t < n_taps; t++) EK_DW_TAP(taps[t] + c, wg + 4 * t);
+    }
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+/* all channels of one output pixel, grouped layout. mode (a constant at each call
+ * site): 0 = any shifts (ek_finish), 1 = right shifts, no clamp, 2 = right shifts and
+ * the activation clamp (ek_finish_r) */
+static inline __attribute__((always_inline)) void
+pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
+       const int32_t *eb, const int32_t *qm, const int32_t *qs, int32_t cout, int32_t out_off,
+       int32_t lo, int32_t hi, const int mode, int8_t *yp) {
+    const int32_t off2p1 = 2 * out_off + 1;
+    for (int32_t c = 0; c < cout; c += 4, filter += 4 * n_taps) {
+        int32_t acc[4];
+        dw4(taps, n_taps, filter, c, eb + c, acc);
+        for (int j = 0; j < 4; j++)
+            yp[c + j] = mode == 0 ? ek_finish(acc[j], qm[c + j], qs[c + j], out_off, lo, hi)
+                                  : ek_finish_r(acc[j], qm[c + j], ~qs[c + j], off2p1, lo, hi, mode == 2);
+    }
 }
 
 /* kernels with more than EK_DW_MAX_TAPS taps (e.g. micro_speech's 10x8): tap by tap,
@@ -104,8 +143,8 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t *const qm = q->multiplier, *const qs = q->shift;
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
-    const int rs = ek_right_shifts(qs, cout);
-    const int32_t off2p1 = 2 * out_off + 1;
+    const int group = grouped(mult, cout, n_taps);
+    const int mode = !ek_right_shifts(qs, cout) ? 0 : ek_needs_clamp(lo, hi) ? 2 : 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
@@ -124,24 +163,21 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                     }
                 }
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
-                int32_t oc = 0;
-                if (mult == 1) {
-                    for (; oc + 4 <= cout; oc += 4) {
-                        int32_t acc[4];
-                        dw4(taps, n_taps, filter, cout, oc, eb, acc);
-                        if (rs)
-                            for (int j = 0; j < 4; j++)
-                                yp[oc + j] = ek_finish_r(acc[j], qm[oc + j], ~qs[oc + j], off2p1, lo, hi, 1);
-                        else
-                            for (int j = 0; j < 4; j++)
-                                yp[oc + j] = ek_finish(acc[j], qm[oc + j], qs[oc + j], out_off, lo, hi);
+                if (!group) {
+                    for (int32_t oc = 0; oc < cout; oc++) {
+                        const int32_t ic = oc / mult;
+                        int32_t acc = eb[oc];
+                        for (int32_t t = 0; t < n_taps; t++) acc += filter[t * cout + oc] * taps[t][ic];
+                        yp[oc] = ek_finish(acc, qm[oc], qs[oc], out_off, lo, hi);
                     }
-                }
-                for (; oc < cout; oc++) {
-                    const int32_t ic = oc / mult;
-                    int32_t acc = eb[oc];
-                    for (int32_t t = 0; t < n_taps; t++) acc += filter[t * cout + oc] * taps[t][ic];
-                    yp[oc] = ek_finish(acc, qm[oc], qs[oc], out_off, lo, hi);
+                } else if (n_taps == 9 && mode == 1) {   /* 3x3: taps unrolled */
+                    pixel4(taps, 9, filter, eb, qm, qs, cout, out_off, lo, hi, 1, yp);
+                } else if (n_taps == 9 && mode == 2) {
+                    pixel4(taps, 9, filter, eb, qm, qs, cout, out_off, lo, hi, 2, yp);
+                } else if (mode) {
+                    pixel4(taps, n_taps, filter, eb, qm, qs, cout, out_off, lo, hi, 2, yp);
+                } else {
+                    pixel4(taps, n_taps, filter, eb, qm, qs, cout, out_off, lo, hi, 0, yp);
                 }
             }
         }
