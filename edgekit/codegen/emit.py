@@ -101,9 +101,9 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     # the inner loops (padding taps read the zero point, which then contributes 0)
     w_sum = (wdata.reshape(cout, -1) if node.op == "Conv2D" else wdata.reshape(-1, cout).T)
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
-    if is_pointwise(node, g):
-        wdata = pack_pointwise(wdata)
-    elif node.op == "DepthwiseConv2D":
+    if node.op == "Conv2D":
+        wdata = pack_pairs(wdata)
+    else:
         wdata = pack_depthwise(wdata, x.shape[-1])
     wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", eff)
     lines.append(_ctx(plan, node))
@@ -116,16 +116,17 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     return lines
 
 
-def pack_pointwise(w: np.ndarray) -> np.ndarray:
-    """ek_conv_1x1_s8's flash layout (ek_nn.h): when cin % 4 == 0, output channels in
-    pairs, each pair's rows interleaved in 8-byte blocks [p][i][r][k] = w[2p + r][4i + k]
-    (one pointer walks both rows); an odd last channel stays a plain row."""
+def pack_pairs(w: np.ndarray) -> np.ndarray:
+    """The convolutions' flash layout (ek_nn.h, firmware/runtime/src/ek_pairs.h): for rows
+    of k = kh * kw * cin bytes with k % 4 == 0, output channels in pairs, each pair's rows
+    interleaved in 8-byte blocks [p][i][r][j] = w[2p + r][4i + j] (one pointer walks both
+    rows); an odd last channel stays a plain row."""
     w2 = w.reshape(w.shape[0], -1)
-    cout, cin = w2.shape
-    if cin % 4:
+    cout, k = w2.shape
+    if k % 4:
         return w
     pairs = cout // 2 * 2
-    blocks = w2[:pairs].reshape(cout // 2, 2, cin // 4, 4).transpose(0, 2, 1, 3).reshape(pairs, cin)
+    blocks = w2[:pairs].reshape(cout // 2, 2, k // 4, 4).transpose(0, 2, 1, 3).reshape(pairs, k)
     return np.concatenate([blocks, w2[pairs:]]).reshape(w.shape)
 
 

@@ -74,7 +74,7 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
         return 4 * x.shape[3] + y.shape[3]                  # 2 pixels as int16 + 1 output pixel
     if node.op == "Conv2D":
         w = graph.tensor(node.inputs[1]).shape
-        return w[1] * w[2] * w[3]                           # one im2col column
+        return 6 * w[1] * w[2] * w[3]                       # 2 im2col columns + int16 copies
     if node.op == "DepthwiseConv2D":                        # ring of rows + zero-point row
         ring = (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3] if in_place else 0
         return ring + x.shape[3]

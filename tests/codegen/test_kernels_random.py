@@ -43,9 +43,10 @@ def _quantize_graph(b: GraphBuilder, rng, outputs, out_scale=None):
     return b.build(outputs)
 
 
-def _conv_case(rng, op: str, pointwise=False, simd=False, odd=False):
+def _conv_case(rng, op: str, pointwise=False, simd=False, odd=False, k3s1=False):
     """simd: channel counts that take the Cortex-M4/M7 SIMD paths (multiples of 4, depth
-    multiplier 1); odd: an odd number of pixels (the 1x1 kernel works in pixel pairs)."""
+    multiplier 1); odd: an odd number of pixels (the 1x1 kernel works in pixel pairs);
+    k3s1: a 3x3 kernel, stride 1, SAME padding (depthwise: runs in place)."""
     h, w, cin = int(rng.integers(4, 12)), int(rng.integers(4, 12)), int(rng.integers(1, 9))
     if simd:
         cin = 4 * int(rng.integers(1, 5))
@@ -56,6 +57,8 @@ def _conv_case(rng, op: str, pointwise=False, simd=False, odd=False):
     kh, kw = (1, 1) if pointwise else (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
     stride = (1, 1) if pointwise else (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
     same = bool(rng.integers(0, 2)) and not pointwise
+    if k3s1:
+        kh, kw, stride, same = 3, 3, (1, 1), True
     pads = (*same_pads(h, kh, stride[0]), *same_pads(w, kw, stride[1])) if same else (0, 0, 0, 0)
     if pointwise:
         cout = int(rng.integers(1, cin + 1))
@@ -140,10 +143,12 @@ def test_depthwise(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_simd_paths_in_qemu(op, seed):
     """The Cortex-M4 SIMD paths on the emulated M4, against the NumPy twin: channels in
-    fours, even and odd pixel counts (seeds 1, 3), the fast right-shift requantization
+    fours, 3x3 stride 1 (seeds 0, 1; depthwise in place), even and odd pixel counts
+    (seeds 1, 3), the fast right-shift requantization
     tail and (seed 3: tiny output scale, so multipliers with left shifts) the general one."""
     rng = np.random.default_rng(600 + seed)
-    b, outs = _conv_case(rng, op.split("-")[0], pointwise=op.endswith("1x1"), simd=True, odd=seed % 2 == 1)
+    b, outs = _conv_case(rng, op.split("-")[0], pointwise=op.endswith("1x1"), simd=True, odd=seed % 2 == 1,
+                         k3s1=seed < 2 and not op.endswith("1x1"))
     g = _quantize_graph(b, rng, outs, out_scale=2e-4 if seed == 3 else None)
     _run_both(g, rng, n=3, board="mps2-an386")
 

@@ -51,8 +51,11 @@ int32_t ek_requantize(int32_t acc, int32_t multiplier, int32_t shift);
 
 /* General 2-D convolution. filter [cout, kh, kw, cin]; eff_bias[c] must be
  * bias[c] + input_offset * sum_k filter[c][k] (offset folded in ahead of time; window
- * positions outside the input read the zero point). Scratch: ek_conv_s8_buffer_size()
- * = kh * kw * cin bytes (one im2col column). input and output must not overlap. */
+ * positions outside the input read the zero point). Filter layout: with k = kh * kw * cin,
+ * if k % 4 == 0, output channels in pairs with their rows interleaved in 8-byte blocks,
+ * byte [p][i][r][j] = filter[2p + r][4i + j], and an odd last channel as a plain row after
+ * them; otherwise plain [cout][k]. Scratch: ek_conv_s8_buffer_size() = 6 * k bytes (two
+ * im2col columns and their int16 form). input and output must not overlap. */
 ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                      const ek_dims *in_dims, const int8_t *input,
                      const ek_dims *filter_dims, const int8_t *filter, const int32_t *eff_bias,
@@ -62,10 +65,7 @@ int32_t ek_conv_s8_buffer_size(const ek_dims *filter_dims);
 /* 1x1 convolution, stride 1, no padding. Runs in place (output == input) when
  * cout <= cin; scratch: ek_conv_1x1_s8_buffer_size() = 4 * cin + cout bytes. eff_bias[c]
  * must be bias[c] + input_offset * sum_k filter[c][k] (the input offset folded in ahead
- * of time; p->input_offset is not read). Filter layout: if cin % 4 == 0, output channels
- * in pairs with their rows interleaved in 8-byte blocks, byte [p][i][r][k] =
- * filter[2p + r][4i + k], and an odd last channel as a plain row after them; otherwise
- * plain [cout][cin]. */
+ * of time; p->input_offset is not read). Filter layout: ek_conv_s8's, with k = cin. */
 ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                          const ek_dims *in_dims, const int8_t *input,
                          const int8_t *filter, const int32_t *eff_bias,

@@ -1,13 +1,16 @@
 /* ek_conv_s8: general int8 convolution (TFLM ConvPerChannel). Twin: reference.conv2d.
  * For each output pixel the receptive field is gathered once into a column (im2col, in
- * scratch: kh * kw * cin bytes); window positions outside the input are filled with the
- * input zero point (-input_offset), which contributes w * (zp + off) = 0, exactly like
- * TFLM's skipped taps. With the offset folded into eff_bias = bias + off * sum(w), every
- * output channel is then one dot product (SIMD on Cortex-M4/M7), four channels at a time. */
-#include "ek_internal.h"
+ * scratch); window positions outside the input are filled with the input zero point
+ * (-input_offset), which contributes w * (zp + off) = 0, exactly like TFLM's skipped
+ * taps. With the offset folded into eff_bias = bias + off * sum(w), every output channel
+ * is then one dot product. Filter: channel-pair layout when kh * kw * cin % 4 == 0
+ * (ek_pairs.h). On Cortex-M4/M7 (that layout, right shifts) two output pixels' columns
+ * are gathered and unpacked to int16, then computed in 2 x 2 blocks (ek_pairs.h). */
+#include "ek_pairs.h"
 
+/* two im2col columns (k bytes each) and their int16 form (4k bytes) */
 int32_t ek_conv_s8_buffer_size(const ek_dims *filter_dims) {
-    return filter_dims->h * filter_dims->w * filter_dims->c;
+    return 6 * filter_dims->h * filter_dims->w * filter_dims->c;
 }
 
 /* im2col for one output pixel: per filter row, the in-range run of input pixels is one
@@ -49,36 +52,37 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                      const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t k = kh * kw * cin;
-    if (fd->c != cin || fd->n != cout || input == output || !ctx || ctx->size < k)
+    if (fd->c != cin || fd->n != cout || input == output || !ctx ||
+        ctx->size < ek_conv_s8_buffer_size(fd))
         return EK_ARG_ERROR;
-    int8_t *col = (int8_t *)ctx->buf;
-    /* locals: int8 stores may alias anything (see ek_dw_conv_s8.c) */
-    const int32_t *const qm = q->multiplier, *const qs = q->shift;
+    int8_t *col0 = (int8_t *)ctx->buf;
+    const int packed = k % 4 == 0;
+    const int rs = ek_right_shifts(q->shift, cout);
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    const int rs = ek_right_shifts(qs, cout);
-    const int32_t off2p1 = 2 * out_off + 1;
+    const int32_t pixels = out->h * out->w;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
-        for (int32_t oy = 0; oy < out->h; oy++) {
-            for (int32_t ox = 0; ox < out->w; ox++) {
-                gather(p, in, x, kh, kw, oy, ox, col);
-                int32_t oc = 0;
-                for (; oc + 4 <= cout; oc += 4) {
-                    int32_t acc[4];
-                    ek_dot4_s8(col, filter + (int64_t)oc * k, k, acc);
-                    if (rs)
-                        for (int j = 0; j < 4; j++)
-                            *output++ = ek_finish_r(acc[j] + eff_bias[oc + j], qm[oc + j],
-                                                    ~qs[oc + j], off2p1, lo, hi, 1);
-                    else
-                        for (int j = 0; j < 4; j++)
-                            *output++ = ek_finish(acc[j] + eff_bias[oc + j], qm[oc + j],
-                                                  qs[oc + j], out_off, lo, hi);
-                }
-                for (; oc < cout; oc++)
-                    *output++ = ek_finish(eff_bias[oc] + ek_dot_s8(col, filter + (int64_t)oc * k, k),
-                                          qm[oc], qs[oc], out_off, lo, hi);
+        int8_t *y = output + (int64_t)b * pixels * cout;
+#if defined(__ARM_FEATURE_DSP)
+        if (packed && rs) {
+            int8_t *col1 = col0 + k;
+            int32_t *xb = (int32_t *)(col1 + k);   /* k % 4 == 0: word aligned */
+            for (int32_t px = 0; px < pixels; px += 2) {
+                const int last = px + 1 == pixels;
+                gather(p, in, x, kh, kw, px / out->w, px % out->w, col0);
+                if (!last) gather(p, in, x, kh, kw, (px + 1) / out->w, (px + 1) % out->w, col1);
+                widen2(col0, last ? col0 : col1, k, xb);
+                int8_t *y0 = y + (int64_t)px * cout;
+                pair_outputs_any(xb, filter, eff_bias, q, out_off, lo, hi, k, cout, y0,
+                                 last ? 0 : y0 + cout);
             }
+            continue;
+        }
+#endif
+        for (int32_t px = 0; px < pixels; px++) {
+            gather(p, in, x, kh, kw, px / out->w, px % out->w, col0);
+            outputs_generic(col0, filter, eff_bias, q, out_off, lo, hi, k, cout, packed, rs,
+                            y + (int64_t)px * cout);
         }
     }
     return EK_OK;

@@ -33,11 +33,8 @@ static inline int grouped(int32_t mult, int32_t cout, int32_t n_taps) {
     return mult == 1 && cout % 4 == 0 && n_taps <= EK_DW_MAX_TAPS;
 }
 
-/* one tap of channels c..c+3: x from the tap's row, w the group's 4 weights for it.
- * The barrier keeps GCC's scheduler from hoisting all 18 loads of an unrolled 3x3 to the
- * top, which runs out of registers and spills them to the stack. */
+/* one tap of channels c..c+3: x from the tap's row, w the group's 4 weights for it */
 #if defined(__ARM_FEATURE_DSP)
-#define EK_SCHED_BARRIER() __asm volatile("" ::: "memory")
 #define EK_DW_TAP(xp, wp)                                                         \
     do {                                                                         \
         const int32_t xv = ek_load32(xp), wv = ek_load32(wp);                     \

@@ -143,6 +143,9 @@ static inline int32_t ek_smlad(int32_t a, int32_t b, int32_t acc) { int32_t r; _
 static inline int32_t ek_smlabb(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
 static inline int32_t ek_smlatt(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
 static inline int32_t ek_load32(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+/* Between the steps of an unrolled inner loop: keeps GCC's scheduler from hoisting every
+ * load to the top, which runs out of registers and spills them to the stack. */
+#define EK_SCHED_BARRIER() __asm volatile("" ::: "memory")
 #endif
 
 /* sum_i x[i] * w[i] */
