@@ -6,11 +6,10 @@
  * computed once per model by the code generator (edgekit/codegen), as CMSIS-NN does with
  * its kernel sums. Filter: channel-pair layout when cin % 4 == 0 (ek_pairs.h).
  *
- * Cortex-M4/M7 (DSP) path, used when cin % 4 == 0 and every shift is a right shift: two
- * pixels at a time, unpacked to int16 in scratch, then 2 x 2 blocks (ek_pairs.h).
- * Because both pixels sit in scratch before any output is written, the kernel runs in
- * place (output == input) whenever cout <= cin: pixels p, p+1 only overwrite input
- * bytes of pixels <= p + 1. The other paths compute one pixel into scratch, then store. */
+ * When cin % 4 == 0, two pixels at a time in 2 x 2 blocks (ek_pairs.h). Because both
+ * pixels sit in scratch before any output is written, the kernel runs in place
+ * (output == input) whenever cout <= cin: pixels p, p+1 only overwrite input bytes of
+ * pixels <= p + 1. Otherwise one pixel is computed into scratch, then stored. */
 #include "ek_pairs.h"
 
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims) {
@@ -26,27 +25,24 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
-    const int packed = cin % 4 == 0;
     const int rs = ek_right_shifts(q->shift, cout);
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-#if defined(__ARM_FEATURE_DSP)
-    if (packed && rs) {
+    if (cin % 4 == 0) {
         int32_t *xb = (int32_t *)ctx->buf;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
             const int last = px + 1 == pixels;
-            widen2(x0, last ? x0 : x0 + cin, cin, xb);
+            prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
-            pair_outputs_any(xb, filter, eff_bias, q, out_off, lo, hi, cin, cout, y0,
+            pair_outputs_any(xb, filter, eff_bias, q, out_off, lo, hi, cin, cout, rs, y0,
                              last ? 0 : y0 + cout);
         }
         return EK_OK;
     }
-#endif
     int8_t *tmp = (int8_t *)ctx->buf + 4 * cin;
     for (int32_t px = 0; px < pixels; px++) {
         outputs_generic(input + (int64_t)px * cin, filter, eff_bias, q, out_off, lo, hi, cin,
-                        cout, packed, rs, tmp);
+                        cout, 0, rs, tmp);
         ek_copy(output + (int64_t)px * cout, tmp, cout);
     }
     return EK_OK;

@@ -81,9 +81,15 @@ pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
     for (int32_t c = 0; c < cout; c += 4, filter += 4 * n_taps) {
         int32_t acc[4];
         dw4(taps, n_taps, filter, c, eb + c, acc);
-        for (int j = 0; j < 4; j++)
-            yp[c + j] = mode == 0 ? ek_finish(acc[j], qm[c + j], qs[c + j], out_off, lo, hi)
-                                  : ek_finish_r(acc[j], qm[c + j], ~qs[c + j], off2p1, lo, hi, mode == 2);
+        if (mode == 0) {
+            for (int j = 0; j < 4; j++)
+                yp[c + j] = ek_finish(acc[j], qm[c + j], qs[c + j], out_off, lo, hi);
+        } else {   /* written out: the accumulators stay in registers */
+            yp[c] = ek_finish_r(acc[0], qm[c], ~qs[c], off2p1, lo, hi, mode == 2);
+            yp[c + 1] = ek_finish_r(acc[1], qm[c + 1], ~qs[c + 1], off2p1, lo, hi, mode == 2);
+            yp[c + 2] = ek_finish_r(acc[2], qm[c + 2], ~qs[c + 2], off2p1, lo, hi, mode == 2);
+            yp[c + 3] = ek_finish_r(acc[3], qm[c + 3], ~qs[c + 3], off2p1, lo, hi, mode == 2);
+        }
     }
 }
 

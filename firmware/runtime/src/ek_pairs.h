@@ -6,9 +6,12 @@
  * of channel 2p + 1), so one pointer walks both rows; an odd last channel is a plain row.
  * Otherwise plain [cout][k]. Twin: edgekit/codegen/emit.py pack_pairs.
  *
- * DSP block: the two input vectors are first unpacked to int16 pairs (SXTB16, once per
- * vector); then per 4 inputs a block costs two weight loads, four SXTB16 and eight SMLAD
- * (16 MACs), with its four accumulators in registers. */
+ * Two input vectors (pixels, or im2col columns) at a time, times two output channels: the
+ * vectors go to scratch first (prep2), which also lets the 1x1 kernel run in place. On
+ * Cortex-M4/M7 they are unpacked to int16 pairs there (SXTB16, once per vector); then
+ * per 4 inputs a block costs two weight loads, four SXTB16 and eight SMLAD (16 MACs),
+ * with its four accumulators in registers. In plain C every loaded value feeds two
+ * multiply-accumulates. */
 #ifndef EK_PAIRS_H
 #define EK_PAIRS_H
 
@@ -49,10 +52,11 @@ static inline void outputs_generic(const int8_t *x, const int8_t *filter, const 
     }
 }
 
+/* Both input vectors into scratch, as the block loop reads them: on Cortex-M4/M7 as int16
+ * pairs, 4 words per 4 values: x0 (0,2), x0 (1,3), x1 (0,2), x1 (1,3); elsewhere the two
+ * int8 vectors one after the other. k % 4 == 0. Scratch: 4k bytes. */
+static inline void prep2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t *buf) {
 #if defined(__ARM_FEATURE_DSP)
-/* x0, x1 (k % 4 == 0) as int16 pairs, 4 words per 4 values: x0 (0,2), x0 (1,3), x1 (0,2),
- * x1 (1,3) */
-static inline void widen2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t *buf) {
     for (int32_t i = 0; i < k; i += 4, buf += 4) {
         const int32_t a = ek_load32(x0 + i), b = ek_load32(x1 + i);
         buf[0] = ek_sxtb16(a);
@@ -60,8 +64,13 @@ static inline void widen2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t
         buf[2] = ek_sxtb16(b);
         buf[3] = ek_sxtb16_ror8(b);
     }
+#else
+    ek_copy((int8_t *)buf, x0, k);
+    ek_copy((int8_t *)buf + k, x1, k);
+#endif
 }
 
+#if defined(__ARM_FEATURE_DSP)
 /* one group of 4 values: both vectors (already in registers: x0e, x0o, x1e, x1o) times
  * one 4-byte weight group wv, into a (x0) and b (x1) */
 #define EK_PAIR_MAC(wv, a, b)                                                    \
@@ -80,8 +89,8 @@ static inline void widen2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t
         EK_SCHED_BARRIER();                                                      \
     } while (0)
 
-/* acc[2 * vector + channel] += the 2 x 2 dot products over k values; w walks a channel
- * pair's blocks (pair) or one plain row, which then feeds only the first channel slot */
+/* acc[2 * vector + channel] += the 2 x 2 dot products over k values (xb from prep2); w
+ * walks a channel pair's blocks (pair) or one plain row, which feeds the first slot */
 static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pair,
                           int32_t acc[4]) {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
@@ -98,46 +107,76 @@ static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pai
     }
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
+#else
+/* plain C: the same 2 x 2 block over the two int8 vectors; every loaded value feeds two
+ * multiply-accumulates */
+static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pair,
+                          int32_t acc[4]) {
+    const int8_t *x0 = (const int8_t *)xb, *x1 = x0 + k;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int32_t step = pair ? 8 : 4;
+    for (int32_t i = 0; i < k; i += 4, w += step)
+        for (int j = 0; j < 4; j++) {
+            const int32_t u = x0[i + j], v = x1[i + j], wa = w[j];
+            a00 += u * wa;
+            a10 += v * wa;
+            if (pair) {
+                const int32_t wb = w[4 + j];
+                a01 += u * wb;
+                a11 += v * wb;
+            }
+        }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+#endif
 
-/* Outputs of both vectors (widened in xb), to y0 and y1 (y1 == NULL: the second vector
- * is a stand-in for an odd last one, its results are dropped). Right shifts only
- * (ek_finish_r); `clamp` is a constant at each call site, so each variant compiles
- * without the other's tests. */
+/* Outputs of both vectors (prep2'd in xb), to y0 and y1 (y1 == NULL: the second vector
+ * is a stand-in for an odd last one, its results are dropped). mode (a constant at each
+ * call site, so each variant compiles without the others' tests): 0 = any shifts
+ * (ek_finish), 1 = right shifts, 2 = right shifts and the activation clamp. */
+#define EK_PAIR_FINISH(acc, m, sh)                                                   \
+    (mode == 0 ? ek_finish(acc, m, sh, out_off, lo, hi)                              \
+               : ek_finish_r(acc, m, ~(sh), off2p1, lo, hi, mode == 2))
+
 static inline __attribute__((always_inline)) void
 pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb, const int32_t *qm,
-             const int32_t *qs, int32_t k, int32_t cout, int32_t off2p1, int32_t lo,
-             int32_t hi, const int clamp, int8_t *y0, int8_t *y1) {
+             const int32_t *qs, int32_t k, int32_t cout, int32_t out_off, int32_t lo,
+             int32_t hi, const int mode, int8_t *y0, int8_t *y1) {
+    const int32_t off2p1 = 2 * out_off + 1;
     int32_t oc = 0;
     for (; oc + 2 <= cout; oc += 2) {
         int32_t acc[4] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
         dot2x2(xb, filter + (int64_t)oc * k, k, 1, acc);
-        const int32_t m0 = qm[oc], m1 = qm[oc + 1], e0 = ~qs[oc], e1 = ~qs[oc + 1];
-        y0[oc] = ek_finish_r(acc[0], m0, e0, off2p1, lo, hi, clamp);
-        y0[oc + 1] = ek_finish_r(acc[1], m1, e1, off2p1, lo, hi, clamp);
+        /* locals: the int8 stores below may alias anything, qm and qs included */
+        const int32_t m0 = qm[oc], m1 = qm[oc + 1], s0 = qs[oc], s1 = qs[oc + 1];
+        y0[oc] = EK_PAIR_FINISH(acc[0], m0, s0);
+        y0[oc + 1] = EK_PAIR_FINISH(acc[1], m1, s1);
         if (y1) {
-            y1[oc] = ek_finish_r(acc[2], m0, e0, off2p1, lo, hi, clamp);
-            y1[oc + 1] = ek_finish_r(acc[3], m1, e1, off2p1, lo, hi, clamp);
+            y1[oc] = EK_PAIR_FINISH(acc[2], m0, s0);
+            y1[oc + 1] = EK_PAIR_FINISH(acc[3], m1, s1);
         }
     }
     if (oc < cout) {
         int32_t acc[4] = {eb[oc], 0, eb[oc], 0};
         dot2x2(xb, filter + (int64_t)oc * k, k, 0, acc);
-        y0[oc] = ek_finish_r(acc[0], qm[oc], ~qs[oc], off2p1, lo, hi, clamp);
-        if (y1) y1[oc] = ek_finish_r(acc[2], qm[oc], ~qs[oc], off2p1, lo, hi, clamp);
+        const int32_t m0 = qm[oc], s0 = qs[oc];
+        y0[oc] = EK_PAIR_FINISH(acc[0], m0, s0);
+        if (y1) y1[oc] = EK_PAIR_FINISH(acc[2], m0, s0);
     }
 }
 
-/* pair_outputs with the clamp test made once per call, outside the channel loop */
+/* pair_outputs with the mode chosen once per call, outside the channel loop */
 static inline void pair_outputs_any(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                                     const ek_quant_params *q, int32_t out_off, int32_t lo,
-                                    int32_t hi, int32_t k, int32_t cout, int8_t *y0,
+                                    int32_t hi, int32_t k, int32_t cout, int rs, int8_t *y0,
                                     int8_t *y1) {
-    const int32_t off2p1 = 2 * out_off + 1;
-    if (ek_needs_clamp(lo, hi))
-        pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, off2p1, lo, hi, 1, y0, y1);
+    const int32_t *qm = q->multiplier, *qs = q->shift;
+    if (!rs)
+        pair_outputs(xb, filter, eb, qm, qs, k, cout, out_off, lo, hi, 0, y0, y1);
+    else if (ek_needs_clamp(lo, hi))
+        pair_outputs(xb, filter, eb, qm, qs, k, cout, out_off, lo, hi, 2, y0, y1);
     else
-        pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, off2p1, lo, hi, 0, y0, y1);
+        pair_outputs(xb, filter, eb, qm, qs, k, cout, out_off, lo, hi, 1, y0, y1);
 }
-#endif /* __ARM_FEATURE_DSP */
 
 #endif /* EK_PAIRS_H */
