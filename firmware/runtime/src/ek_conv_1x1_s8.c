@@ -6,7 +6,8 @@
  * computed once per model by the code generator (edgekit/codegen), as CMSIS-NN does with
  * its kernel sums. Filter: channel-pair layout when cin % 4 == 0 (ek_pairs.h).
  *
- * When cin % 4 == 0, two pixels at a time in 2 x 2 blocks (ek_pairs.h). Because both
+ * When cin % 4 == 0 and every shift is a right shift, two pixels at a time in 2 x 2
+ * blocks (ek_pairs.h). Because both
  * pixels sit in scratch before any output is written, the kernel runs in place
  * (output == input) whenever cout <= cin: pixels p, p+1 only overwrite input bytes of
  * pixels <= p + 1. Otherwise one pixel is computed into scratch, then stored. */
@@ -27,22 +28,22 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
         return EK_ARG_ERROR;
     const int rs = ek_right_shifts(q->shift, cout);
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    if (cin % 4 == 0) {
+    if (cin % 4 == 0 && rs) {
         int32_t *xb = (int32_t *)ctx->buf;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
             const int last = px + 1 == pixels;
             prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
-            pair_outputs_any(xb, filter, eff_bias, q, out_off, lo, hi, cin, cout, rs, y0,
-                             last ? 0 : y0 + cout);
+            ek_pair_outputs(xb, filter, eff_bias, q, out_off, lo, hi, cin, cout, y0,
+                            last ? 0 : y0 + cout);
         }
         return EK_OK;
     }
     int8_t *tmp = (int8_t *)ctx->buf + 4 * cin;
     for (int32_t px = 0; px < pixels; px++) {
         outputs_generic(input + (int64_t)px * cin, filter, eff_bias, q, out_off, lo, hi, cin,
-                        cout, 0, rs, tmp);
+                        cout, cin % 4 == 0, rs, tmp);
         ek_copy(output + (int64_t)px * cout, tmp, cout);
     }
     return EK_OK;

@@ -4,8 +4,8 @@
  * (-input_offset), which contributes w * (zp + off) = 0, exactly like TFLM's skipped
  * taps. With the offset folded into eff_bias = bias + off * sum(w), every output channel
  * is then one dot product. Filter: channel-pair layout when kh * kw * cin % 4 == 0
- * (ek_pairs.h); with it, two output pixels' columns are gathered at a time and computed
- * in 2 x 2 blocks (ek_pairs.h). */
+ * (ek_pairs.h); with it and right shifts, two output pixels' columns are gathered at a
+ * time and computed in 2 x 2 blocks (ek_pairs.h). */
 #include "ek_pairs.h"
 
 /* two im2col columns (k bytes each) and their int16 form (4k bytes) */
@@ -63,7 +63,7 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         int8_t *y = output + (int64_t)b * pixels * cout;
-        if (packed) {
+        if (packed && rs) {
             int8_t *col1 = col0 + k;
             int32_t *xb = (int32_t *)(col1 + k);   /* k % 4 == 0: word aligned */
             for (int32_t px = 0; px < pixels; px += 2) {
@@ -72,8 +72,8 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                 if (!last) gather(p, in, x, kh, kw, (px + 1) / out->w, (px + 1) % out->w, col1);
                 prep2(col0, last ? col0 : col1, k, xb);
                 int8_t *y0 = y + (int64_t)px * cout;
-                pair_outputs_any(xb, filter, eff_bias, q, out_off, lo, hi, k, cout, rs, y0,
-                                 last ? 0 : y0 + cout);
+                ek_pair_outputs(xb, filter, eff_bias, q, out_off, lo, hi, k, cout, y0,
+                                last ? 0 : y0 + cout);
             }
             continue;
         }

@@ -70,26 +70,36 @@ dw4(const int8_t *const *taps, const int32_t n_taps, const int8_t *wg, int32_t c
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
 }
 
-/* all channels of one output pixel, grouped layout. mode (a constant at each call
- * site): 0 = any shifts (ek_finish), 1 = right shifts, no clamp, 2 = right shifts and
- * the activation clamp (ek_finish_r) */
+/* all channels of one output pixel, grouped layout, right shifts (ek_finish_r); clamp
+ * is a constant at each call site */
 static inline __attribute__((always_inline)) void
 pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
-       const int32_t *eb, const int32_t *qm, const int32_t *qs, int32_t cout, int32_t out_off,
-       int32_t lo, int32_t hi, const int mode, int8_t *yp) {
-    const int32_t off2p1 = 2 * out_off + 1;
+       const int32_t *eb, const int32_t *qm, const int32_t *qs, int32_t cout, int32_t off2p1,
+       int32_t lo, int32_t hi, const int clamp, int8_t *yp) {
     for (int32_t c = 0; c < cout; c += 4, filter += 4 * n_taps) {
         int32_t acc[4];
         dw4(taps, n_taps, filter, c, eb + c, acc);
-        if (mode == 0) {
-            for (int j = 0; j < 4; j++)
-                yp[c + j] = ek_finish(acc[j], qm[c + j], qs[c + j], out_off, lo, hi);
-        } else {   /* written out: the accumulators stay in registers */
-            yp[c] = ek_finish_r(acc[0], qm[c], ~qs[c], off2p1, lo, hi, mode == 2);
-            yp[c + 1] = ek_finish_r(acc[1], qm[c + 1], ~qs[c + 1], off2p1, lo, hi, mode == 2);
-            yp[c + 2] = ek_finish_r(acc[2], qm[c + 2], ~qs[c + 2], off2p1, lo, hi, mode == 2);
-            yp[c + 3] = ek_finish_r(acc[3], qm[c + 3], ~qs[c + 3], off2p1, lo, hi, mode == 2);
-        }
+        /* written out: the accumulators stay in registers */
+        yp[c] = ek_finish_r(acc[0], qm[c], ~qs[c], off2p1, lo, hi, clamp);
+        yp[c + 1] = ek_finish_r(acc[1], qm[c + 1], ~qs[c + 1], off2p1, lo, hi, clamp);
+        yp[c + 2] = ek_finish_r(acc[2], qm[c + 2], ~qs[c + 2], off2p1, lo, hi, clamp);
+        yp[c + 3] = ek_finish_r(acc[3], qm[c + 3], ~qs[c + 3], off2p1, lo, hi, clamp);
+    }
+}
+
+/* any layout, any shifts: channel by channel */
+static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_t *filter,
+                          const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                          int32_t cout, int32_t mult, int group, int8_t *yp) {
+    for (int32_t oc = 0; oc < cout; oc++) {
+        const int32_t ic = oc / mult;
+        /* tap t's weight: [t][oc] plain, [oc / 4][t][oc % 4] grouped */
+        const int8_t *w = group ? filter + (oc / 4) * 4 * n_taps + oc % 4 : filter + oc;
+        const int32_t step = group ? 4 : cout;
+        int32_t acc = eb[oc];
+        for (int32_t t = 0; t < n_taps; t++) acc += w[t * step] * taps[t][ic];
+        yp[oc] = ek_finish(acc, q->multiplier[oc], q->shift[oc], p->output_offset, p->act_min,
+                           p->act_max);
     }
 }
 
@@ -147,7 +157,9 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);
+    /* 0: any shifts (per channel, ek_finish); 1: right shifts; 2: and a clamp */
     const int mode = !ek_right_shifts(qs, cout) ? 0 : ek_needs_clamp(lo, hi) ? 2 : 1;
+    const int32_t off2p1 = 2 * out_off + 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
@@ -166,22 +178,14 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                     }
                 }
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
-                if (!group) {
-                    for (int32_t oc = 0; oc < cout; oc++) {
-                        const int32_t ic = oc / mult;
-                        int32_t acc = eb[oc];
-                        for (int32_t t = 0; t < n_taps; t++) acc += filter[t * cout + oc] * taps[t][ic];
-                        yp[oc] = ek_finish(acc, qm[oc], qs[oc], out_off, lo, hi);
-                    }
-                } else if (n_taps == 9 && mode == 1) {   /* 3x3: taps unrolled */
-                    pixel4(taps, 9, filter, eb, qm, qs, cout, out_off, lo, hi, 1, yp);
-                } else if (n_taps == 9 && mode == 2) {
-                    pixel4(taps, 9, filter, eb, qm, qs, cout, out_off, lo, hi, 2, yp);
-                } else if (mode) {
-                    pixel4(taps, n_taps, filter, eb, qm, qs, cout, out_off, lo, hi, 2, yp);
-                } else {
-                    pixel4(taps, n_taps, filter, eb, qm, qs, cout, out_off, lo, hi, 0, yp);
-                }
+                if (!group || mode == 0)
+                    pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
+                else if (n_taps == 9 && mode == 1)   /* 3x3: taps unrolled */
+                    pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 0, yp);
+                else if (n_taps == 9)
+                    pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
+                else
+                    pixel4(taps, n_taps, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
             }
         }
     }
