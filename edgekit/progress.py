@@ -39,7 +39,8 @@ class _Bar:
 
     def update(self, **fields) -> None:
         if self.bar is not None:
-            desc = " ".join(f"{k}={v:.4g}" for k, v in fields.items())
+            desc = " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                            for k, v in fields.items())
             self.bar.update(self.task, advance=1, info=desc)
 
 

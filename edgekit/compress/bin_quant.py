@@ -1,0 +1,266 @@
+"""Bin & Quant without data: sensitivity-guided per-layer binning (arXiv 2210.05111).
+
+Per layer, largest weight tensors first, each starting from the model the previous layers
+left (greedy):
+1. weights are normalized per output channel to the int8 grid (u = w / s_c, s_c =
+   max|w_c| / 127), so one set of bins serves every channel;
+2. bin edges start at [min, mu - sigma, mu, mu + sigma, max] of u (4 bins);
+3. every weight becomes its bin's representative, rounded to an int8 code (the mean of
+   the bin's members; the paper uses the midpoint); then each channel's scale is refit by
+   least squares to its codes, and the bias absorbs the mean error the layer now makes on
+   the synthetic inputs (DFQ-style bias correction);
+4. if the proxy (edgekit.compress.proxy: top-1 agreement with the float model on the
+   BN-synthesized inputs) has dropped by no more than the budget, the layer is done;
+5. otherwise each bin's sensitivity is measured: the KL divergence from the float model
+   when only that bin's weights grow by 20 %; the most sensitive bin is split at its
+   midpoint, and step 3 repeats, up to 16 bins (4 bits). A layer that cannot meet the
+   budget with 16 bins stays int8.
+The result is a float graph whose weights are exactly scale_c * code[index], plus the
+per-layer codes and scales, which PTQ then turns into an int8 model (fixed weights).
+
+The same driver also runs sensitivity-blind k-means at given per-layer bin counts, the
+baseline the benchmark compares against.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgekit.compress.codebook import Codebook, deployed_bytes, family_of, family_ok
+from edgekit.compress.proxy import Proxy, Score
+from edgekit.errors import InputError
+from edgekit.ir import Graph
+from edgekit.progress import progress_bar
+from edgekit.quant.fold import prepare_for_quantization
+from edgekit.quant.ptq import WEIGHT_AXIS, _bias_correction
+
+COMPRESSIBLE = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
+
+
+@dataclass(frozen=True)
+class CompressConfig:
+    """max_drop: how many points of top-1 agreement with the float model (on the synthetic
+    set) the weight compression may cost. method: 'binquant' or 'kmeans' (then `bins`
+    gives each layer's bin count)."""
+
+    max_drop: float = 1.0
+    max_bins: int = 16
+    perturb: float = 0.2
+    method: str = "binquant"
+    bins: dict = field(default_factory=dict)
+    bias_correction: bool = True
+    refit_scales: bool = True
+
+
+@dataclass
+class LayerResult:
+    node: str
+    op: str
+    weight: str
+    shape: tuple[int, ...]
+    kind: str                      # "codebook" | "int8"
+    bins: int = 0
+    codes: tuple[int, ...] = ()
+    bits: int = 8
+    bytes: int = 0
+    steps: int = 0
+    score: dict = field(default_factory=dict)
+    sensitivity: list = field(default_factory=list)   # per split: KL per bin
+
+    @property
+    def n_weights(self) -> int:
+        return int(np.prod(self.shape))
+
+    def as_dict(self) -> dict:
+        return {"node": self.node, "op": self.op, "weights": self.n_weights, "kind": self.kind,
+                "bins": self.bins, "bits": self.bits, "codes": list(self.codes),
+                "bytes": self.bytes, "steps": self.steps, "score": self.score,
+                "sensitivity": self.sensitivity}
+
+
+@dataclass
+class CompressResult:
+    graph: Graph                                 # float, BN folded, compressed weights
+    layers: list[LayerResult]
+    fixed: dict[str, tuple[np.ndarray, np.ndarray]]   # weight name -> (int8 codes[idx], scales)
+    score: Score
+    evaluations: int
+
+
+# ---- one layer's binning -------------------------------------------------------------------
+
+def _axis_shape(w: np.ndarray, axis) -> tuple[int, ...]:
+    shape = [1] * w.ndim
+    if axis is not None:
+        shape[axis] = -1
+    return tuple(shape)
+
+
+def normalize(w: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
+    """u = w / s on the int8 grid, s per output channel (per tensor when axis is None)."""
+    red = tuple(i for i in range(w.ndim) if i != axis) if axis is not None else None
+    amax = np.abs(w).max(axis=red)
+    s = np.where(amax > 0, amax / 127.0, 1.0).reshape(_axis_shape(w, axis) if axis is not None else ())
+    return w / s, np.atleast_1d(s).reshape(-1)
+
+
+def initial_edges(u: np.ndarray) -> np.ndarray:
+    lo, hi, mu, sd = float(u.min()), float(u.max()), float(u.mean()), float(u.std())
+    inner = [e for e in (mu - sd, mu, mu + sd) if lo < e < hi]
+    return np.array(sorted({lo, *inner, hi}))
+
+
+def assign(u: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.searchsorted(edges[1:-1], u, side="right")
+
+
+def bin_codes(u: np.ndarray, idx: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each bin's int8 representative (mean of its members), duplicates merged.
+    Returns (codes sorted, index into codes per weight)."""
+    reps = []
+    for k in range(len(edges) - 1):
+        m = idx == k
+        reps.append(u[m].mean() if m.any() else 0.5 * (edges[k] + edges[k + 1]))
+    reps = np.clip(np.round(reps), -127, 127).astype(np.int64)
+    codes, inv = np.unique(reps, return_inverse=True)
+    return codes, inv[idx]
+
+
+def decode(w: np.ndarray, codes: np.ndarray, cidx: np.ndarray, axis, s0: np.ndarray,
+           refit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(float weights scale_c * code, int8 codes per weight, scales)."""
+    q = codes[cidx].astype(np.float64)
+    if refit:
+        red = tuple(i for i in range(w.ndim) if i != axis) if axis is not None else None
+        num, den = (w * q).sum(axis=red), (q * q).sum(axis=red)
+        s = np.where(den > 0, num / np.where(den > 0, den, 1), s0.reshape(np.shape(num)))
+        s = np.where(s > 0, s, s0.reshape(np.shape(num)))
+    else:
+        s = s0
+    s = np.atleast_1d(np.asarray(s, np.float32)).reshape(-1)
+    sb = s.reshape(_axis_shape(w, axis)) if axis is not None else s[0]
+    return q * sb, codes[cidx].astype(np.int8), s
+
+
+def kmeans_1d(u: np.ndarray, k: int, iters: int = 50) -> np.ndarray:
+    """Sensitivity-blind baseline: Lloyd's k-means on the normalized weights; returns the
+    bin edges (midpoints between sorted centroids)."""
+    flat = np.sort(u.reshape(-1))
+    c = np.quantile(flat, (np.arange(k) + 0.5) / k)
+    for _ in range(iters):
+        edges = np.concatenate([[flat[0]], (c[1:] + c[:-1]) / 2, [flat[-1]]])
+        idx = assign(flat, edges)
+        new = np.array([flat[idx == j].mean() if np.any(idx == j) else c[j] for j in range(k)])
+        if np.allclose(new, c):
+            break
+        c = np.sort(new)
+    return np.concatenate([[flat[0]], (c[1:] + c[:-1]) / 2, [flat[-1]]])
+
+
+# ---- the driver --------------------------------------------------------------------------
+
+class _Layer:
+    """A compressible node of the (BN-folded) graph, with its original weights."""
+
+    def __init__(self, g: Graph, node, proxy: Proxy, bias_correction: bool):
+        self.node, self.op = node, node.op
+        self.axis = WEIGHT_AXIS[node.op]
+        self.wname = node.inputs[1]
+        self.bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+        self.w = g.tensor(self.wname).data.astype(np.float64)
+        self.b = g.tensor(self.bname).data.astype(np.float64) if self.bname else None
+        self.u, self.s0 = normalize(self.w, self.axis)
+        self.mean_in = proxy.input_means(node.inputs[0]) if bias_correction and self.bname else None
+
+    def apply(self, proxy: Proxy, edges: np.ndarray, cfg: CompressConfig):
+        """Bin with these edges and load the layer into the proxy; returns the pieces."""
+        idx = assign(self.u, edges)
+        codes, cidx = bin_codes(self.u, idx, edges)
+        wf, q, s = decode(self.w, codes, cidx, self.axis, self.s0, cfg.refit_scales)
+        proxy.set(self.wname, wf)
+        if self.mean_in is not None:
+            proxy.set(self.bname, self.b + _bias_correction(self.node, self.w, q, s, self.axis, self.mean_in))
+        return idx, codes, wf, q, s
+
+    def restore(self, proxy: Proxy) -> None:
+        proxy.set(self.wname, self.w)
+        if self.bname:
+            proxy.set(self.bname, self.b)
+
+
+def _sensitivities(proxy: Proxy, layer: _Layer, wf: np.ndarray, idx: np.ndarray, k: int,
+                   perturb: float) -> list[float]:
+    out = []
+    for j in range(k):
+        m = idx == j
+        if not m.any():
+            out.append(0.0)
+            continue
+        proxy.set(layer.wname, np.where(m, wf * (1 + perturb), wf))
+        out.append(proxy.score().kl)
+    proxy.set(layer.wname, wf)
+    return out
+
+
+def _within(score: Score, cfg: CompressConfig) -> bool:
+    return score.agreement >= 1.0 - cfg.max_drop / 100.0 - 1e-9
+
+
+def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[LayerResult, tuple | None]:
+    res = LayerResult(layer.node.name, layer.op, layer.wname, tuple(layer.w.shape), "int8")
+    if cfg.method == "kmeans":
+        k = cfg.bins.get(layer.node.name)
+        if not k:
+            return res, None
+        edges = kmeans_1d(layer.u, k)
+    else:
+        edges = initial_edges(layer.u)
+    while True:
+        res.steps += 1
+        idx, codes, wf, q, s = layer.apply(proxy, edges, cfg)
+        score = proxy.score()
+        k = len(edges) - 1
+        if cfg.method == "kmeans" or _within(score, cfg):
+            break
+        if k >= cfg.max_bins:
+            layer.restore(proxy)                  # cannot meet the budget: stays int8
+            res.score = proxy.score().as_dict()
+            return res, None
+        sens = _sensitivities(proxy, layer, wf, idx, k, cfg.perturb)
+        res.sensitivity.append([round(v, 6) for v in sens])
+        j = int(np.argmax(sens))
+        edges = np.insert(edges, j + 1, 0.5 * (edges[j] + edges[j + 1]))
+    cb = Codebook(tuple(int(c) for c in codes), max(1, int(np.ceil(np.log2(max(len(codes), 2))))))
+    res.kind, res.bins, res.codes, res.bits = "codebook", k, cb.codes, cb.bits
+    res.bytes = deployed_bytes(family_of(layer.op, layer.w.shape), layer.w.shape, cb)
+    res.score = score.as_dict()
+    return res, (q, s)
+
+
+def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = CompressConfig(),
+                   show_progress: bool = True) -> CompressResult:
+    """Float graph + synthetic inputs -> compressed float graph and per-layer codebooks."""
+    if cfg.method not in ("binquant", "kmeans"):
+        raise InputError(f"unknown compression method '{cfg.method}' (binquant or kmeans)")
+    g = prepare_for_quantization(graph)
+    proxy = Proxy(g, synth_x)
+    nodes = [n for n in g.nodes if n.op in COMPRESSIBLE
+             and family_ok(family_of(n.op, g.tensor(n.inputs[1]).shape), g.tensor(n.inputs[1]).shape)]
+    order = sorted(nodes, key=lambda n: -g.tensor(n.inputs[1]).size)   # largest first (stable)
+    layers, fixed = [], {}
+    with progress_bar("compressing", len(order), enabled=show_progress) as bar:
+        for node in order:
+            layer = _Layer(g, node, proxy, cfg.bias_correction)
+            res, qs = _compress_layer(proxy, layer, cfg)
+            layers.append(res)
+            if qs is not None:
+                fixed[layer.wname] = qs
+            bar.update(layer=node.name, bits=res.bits)
+    tensors = dict(g.tensors)
+    for name in list(tensors):
+        t = tensors[name]
+        if t.is_const and proxy.has(name):
+            tensors[name] = type(t)(t.name, t.shape, t.dtype, proxy.get(name).astype(t.data.dtype), t.quant)
+    out = g.replace(tensors=tensors)
+    return CompressResult(out, layers, fixed, proxy.score(), proxy.evaluations)

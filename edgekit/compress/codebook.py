@@ -1,0 +1,159 @@
+"""The codebook weight format: what edgekit's C kernels read from flash.
+
+A codebook layer's int8 weights take at most 2^b distinct values (b = 1..4 bits), shared
+by all its output channels (each channel keeps its own float scale, so the int8 model is
+an ordinary per-channel TFLite model). Flash holds, per layer:
+- a decode table: for b <= 2, 4^b int32 entries, entry (a | c << b) = code[a] in the low
+  int16 and code[c] in the high int16 (one lookup gives the two int16 lanes SMLAD wants);
+  for b >= 3, 2^b int32 entries code[i];
+- the indices, bit-packed LSB first, in "units" of two indices (a | c << b, 2b bits)
+  ordered as the kernel consumes them (see index_units), plus 3 zero bytes of padding so
+  the kernels may always load 32 bits.
+
+Unit order per kernel family (ek_nn.h):
+- conv / 1x1 conv ("pairs" layout, k = kh*kw*cin, k % 4 == 0): per output-channel pair p,
+  per group i of 4 values: (2p: v0, v2), (2p: v1, v3), (2p+1: v0, v2), (2p+1: v1, v3);
+  an odd last channel: (v0, v2), (v1, v3) per group. Each channel pair's stream, and the
+  odd row, start on a byte boundary.
+- depthwise (multiplier 1, cout % 4 == 0, <= 25 taps): per group of 4 channels, per tap:
+  (c0, c2), (c1, c3); each channel group starts on a byte boundary.
+- fully connected: per output row, the cin indices one after the other (a plain index
+  stream, two per unit), each row starting on a byte boundary.
+
+This module is the NumPy twin of the kernels' decoders: pack() produces exactly the bytes
+the code generator emits, decode() inverts it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_BITS = 4
+PAD = 3
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """codes: the distinct int8 values (sorted); bits: index width."""
+
+    codes: tuple[int, ...]
+    bits: int
+
+    @staticmethod
+    def of(values: np.ndarray) -> "Codebook | None":
+        """The codebook of an int8 weight tensor, or None if it has more than 16 values."""
+        codes = tuple(int(v) for v in np.unique(values))
+        if len(codes) > 1 << MAX_BITS:
+            return None
+        return Codebook(codes, bits_for(len(codes)))
+
+    def indices(self, values: np.ndarray) -> np.ndarray:
+        return np.searchsorted(np.array(self.codes), values).astype(np.int64)
+
+    def table(self) -> np.ndarray:
+        """The decode table (int32), as described in the module doc."""
+        codes = np.array(self.codes + (0,) * ((1 << self.bits) - len(self.codes)), np.int64)
+        if self.bits <= 2:
+            n = 1 << self.bits
+            a, c = np.arange(n * n) % n, np.arange(n * n) // n
+            return ((codes[a] & 0xFFFF) | (codes[c] << 16)).astype(np.int64).astype(np.int32)
+        return codes.astype(np.int32)
+
+
+def bits_for(n_codes: int) -> int:
+    return max(1, int(np.ceil(np.log2(max(n_codes, 2)))))
+
+
+# ---- unit order per kernel family --------------------------------------------------------
+
+def _pairs_streams(idx: np.ndarray) -> list[np.ndarray]:
+    """idx [cout, k] -> per byte-aligned stream, the flat index sequence (2 per unit)."""
+    cout, k = idx.shape
+    g = idx.reshape(cout, k // 4, 4)
+    streams = []
+    for p in range(cout // 2):
+        a, b = g[2 * p], g[2 * p + 1]
+        streams.append(np.stack([a[:, 0], a[:, 2], a[:, 1], a[:, 3],
+                                 b[:, 0], b[:, 2], b[:, 1], b[:, 3]], axis=1).reshape(-1))
+    if cout % 2:
+        a = g[-1]
+        streams.append(np.stack([a[:, 0], a[:, 2], a[:, 1], a[:, 3]], axis=1).reshape(-1))
+    return streams
+
+
+def _depthwise_streams(idx: np.ndarray) -> list[np.ndarray]:
+    """idx [taps, cout] -> one stream per group of 4 channels."""
+    taps, cout = idx.shape
+    return [np.stack([idx[:, c], idx[:, c + 2], idx[:, c + 1], idx[:, c + 3]], axis=1).reshape(-1)
+            for c in range(0, cout, 4)]
+
+
+def index_streams(family: str, idx: np.ndarray) -> list[np.ndarray]:
+    """family: 'pairs' (idx [cout, k]), 'depthwise' (idx [taps, cout]), 'rows' ([cout, cin])."""
+    if family == "pairs":
+        return _pairs_streams(idx)
+    if family == "depthwise":
+        return _depthwise_streams(idx)
+    return [row for row in idx]
+
+
+def family_ok(family: str, shape: tuple[int, ...]) -> bool:
+    """Whether a layer of this weight shape can use the codebook kernels."""
+    if family == "pairs":
+        return int(np.prod(shape[1:])) % 4 == 0
+    if family == "depthwise":
+        return shape[0] == 1 and shape[-1] % 4 == 0 and shape[1] * shape[2] <= 25
+    return True
+
+
+def _pack_stream(seq: np.ndarray, bits: int) -> bytes:
+    n = len(seq)
+    total = -(-n * bits // 8)
+    out = np.zeros(total, np.uint8)
+    pos = np.arange(n) * bits
+    for j in range(bits):
+        bit = (seq >> j) & 1
+        np.bitwise_or.at(out, (pos + j) // 8, (bit << ((pos + j) % 8)).astype(np.uint8))
+    return out.tobytes()
+
+
+def pack(family: str, idx: np.ndarray, bits: int) -> bytes:
+    """The index bytes the kernels read (streams byte-aligned, then PAD zero bytes)."""
+    return b"".join(_pack_stream(s, bits) for s in index_streams(family, idx)) + bytes(PAD)
+
+
+def unpack_stream(data: bytes, offset: int, n: int, bits: int) -> np.ndarray:
+    """n indices from byte offset (the reference of the kernels' bit reader)."""
+    raw = np.frombuffer(data, np.uint8)
+    pos = offset * 8 + np.arange(n) * bits
+    v = np.zeros(n, np.int64)
+    for j in range(bits):
+        p = pos + j
+        v |= ((raw[p // 8] >> (p % 8)) & 1).astype(np.int64) << j
+    return v
+
+
+def deployed_bytes(family: str, shape: tuple[int, ...], cb: Codebook) -> int:
+    """Flash bytes of a codebook layer's weights: packed indices + padding + table."""
+    idx = np.zeros(_family_shape(family, shape), np.int64)
+    return len(pack(family, idx, cb.bits)) + 4 * len(cb.table())
+
+
+def _family_shape(family: str, shape: tuple[int, ...]) -> tuple[int, int]:
+    if family == "depthwise":
+        return (shape[1] * shape[2], shape[3])
+    return (shape[0], int(np.prod(shape[1:])))
+
+
+def family_of(op: str, shape: tuple[int, ...]) -> str:
+    if op == "DepthwiseConv2D":
+        return "depthwise"
+    if op == "FullyConnected":
+        return "rows"
+    return "pairs"
+
+
+def layer_indices(op: str, weights: np.ndarray, cb: Codebook) -> np.ndarray:
+    """The index matrix in the family's shape ([cout, k], [taps, cout] or [cout, cin])."""
+    return cb.indices(weights.reshape(_family_shape(family_of(op, weights.shape), weights.shape)))

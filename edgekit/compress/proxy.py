@@ -1,0 +1,86 @@
+"""The data-free stand-in for accuracy: agreement with the float model on synthetic inputs.
+
+Bin & Quant measures accuracy on labelled validation data at every step. Without data,
+edgekit compares the compressed model with the float model it came from, on the
+BatchNorm-synthesized inputs (edgekit.synth):
+- agreement: the fraction of inputs whose top-1 class is unchanged; 1 - agreement bounds
+  the accuracy the compression can cost on inputs like these;
+- kl: the mean KL divergence KL(float || compressed) of the output distributions, a
+  smooth signal that ranks small perturbations (bin sensitivities) where agreement would
+  not move.
+Both run the float graph in torch with the candidate weights swapped in place, so one
+evaluation costs one forward pass over the synthetic set.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from edgekit.ir import Graph
+from edgekit.runtime.float_exec import FloatModule
+
+
+@dataclass(frozen=True)
+class Score:
+    kl: float
+    agreement: float
+
+    def as_dict(self) -> dict:
+        return {"kl": round(self.kl, 6), "agreement": round(self.agreement, 4)}
+
+
+class Proxy:
+    """Float graph + synthetic inputs; score() the graph's current weights."""
+
+    def __init__(self, graph: Graph, x: np.ndarray, batch: int = 512):
+        self.graph = graph
+        self.mod = FloatModule(graph).eval()
+        self.x = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        self.batch = batch
+        self.ref_logp = self._logp()
+        self.ref_top1 = self.ref_logp.argmax(1)
+        self.evaluations = 0
+
+    def _logp(self) -> torch.Tensor:
+        outs = []
+        with torch.no_grad():
+            for i in range(0, len(self.x), self.batch):
+                y = self.mod(self.x[i:i + self.batch]).reshape(min(self.batch, len(self.x) - i), -1)
+                outs.append(torch.log_softmax(_as_logits(y), dim=1))
+        return torch.cat(outs)
+
+    def set(self, name: str, value: np.ndarray) -> None:
+        self.mod.const(name).copy_(torch.from_numpy(np.asarray(value, np.float32)))
+
+    def has(self, name: str) -> bool:
+        try:
+            self.mod.const(name)
+        except KeyError:
+            return False
+        return True
+
+    def get(self, name: str) -> np.ndarray:
+        return self.mod.const(name).numpy().copy()
+
+    def score(self) -> Score:
+        self.evaluations += 1
+        logp = self._logp()
+        kl = torch.sum(self.ref_logp.exp() * (self.ref_logp - logp), dim=1).mean()
+        agree = (logp.argmax(1) == self.ref_top1).float().mean()
+        return Score(float(kl), float(agree))
+
+    def input_means(self, tensor: str) -> np.ndarray:
+        """Per-channel mean of an activation over the synthetic set (bias correction)."""
+        with torch.no_grad():
+            _, taps = self.mod(self.x, taps=(tensor,)) if tensor != self.graph.inputs[0] else (None, {tensor: self.x})
+        v = taps[tensor].numpy()
+        return v.reshape(-1, v.shape[-1]).mean(0).astype(np.float64)
+
+
+def _as_logits(y: torch.Tensor) -> torch.Tensor:
+    """Models that end in softmax give probabilities: take their log as logits."""
+    if bool(torch.all(y >= 0)) and torch.allclose(y.sum(1), torch.ones(len(y)), atol=1e-3):
+        return torch.log(y.clamp_min(1e-12))
+    return y
