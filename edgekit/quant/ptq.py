@@ -127,8 +127,11 @@ def _act_tensor(t: Tensor, scale: float, zp: int) -> Tensor:
     return Tensor(t.name, t.shape, "int8", None, QuantParams.make(scale, zp))
 
 
-def quantize_graph(graph: Graph, calib: np.ndarray, cfg: QuantConfig = QuantConfig()) -> Graph:
-    """Float graph + calibration batch (N, *input_shape[1:]) -> int8 graph."""
+def quantize_graph(graph: Graph, calib: np.ndarray, cfg: QuantConfig = QuantConfig(),
+                   fixed: dict | None = None) -> Graph:
+    """Float graph + calibration batch (N, *input_shape[1:]) -> int8 graph. fixed: weight
+    tensor name -> (int8 values, scales) decided elsewhere (codebook layers from
+    edgekit.compress), used as they are."""
     g = prepare_for_quantization(graph)
     calib = np.asarray(calib, np.float32)
     if calib.ndim < 2 or tuple(calib.shape[1:]) != tuple(g.tensor(g.inputs[0]).shape[1:]):
@@ -148,7 +151,7 @@ def quantize_graph(graph: Graph, calib: np.ndarray, cfg: QuantConfig = QuantConf
             qp[out] = _qparams(*ranges[out])
         tensors[out] = _act_tensor(g.tensor(out), *qp[out])
         if node.op in WEIGHT_AXIS:
-            tensors.update(_weight_tensors(g, node, qp[node.inputs[0]][0], acts, cfg))
+            tensors.update(_weight_tensors(g, node, qp[node.inputs[0]][0], acts, cfg, (fixed or {}).get(node.inputs[1])))
     for name in g.tensors:
         if name not in tensors and g.tensor(name).is_const:
             tensors[name] = g.tensor(name)
@@ -156,11 +159,12 @@ def quantize_graph(graph: Graph, calib: np.ndarray, cfg: QuantConfig = QuantConf
     return g.replace(tensors=tensors, meta=meta).verify()
 
 
-def _weight_tensors(g: Graph, node: Node, in_scale: float, acts, cfg: QuantConfig) -> dict[str, Tensor]:
+def _weight_tensors(g: Graph, node: Node, in_scale: float, acts, cfg: QuantConfig,
+                    fixed=None) -> dict[str, Tensor]:
     axis = WEIGHT_AXIS[node.op]
     w_t = g.tensor(node.inputs[1])
     w = w_t.data.astype(np.float64)
-    wq, ws = quantize_weights(w, axis)
+    wq, ws = fixed if fixed is not None else quantize_weights(w, axis)
     b = g.tensor(node.inputs[2]).data.astype(np.float64) if len(node.inputs) > 2 and node.inputs[2] \
         else np.zeros(w.shape[axis if axis is not None else 0])
     if cfg.bias_correction:
