@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgekit.compress import gptq
 from edgekit.compress.codebook import Codebook, deployed_bytes, family_of, family_ok
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
@@ -51,6 +52,7 @@ class CompressConfig:
     bins: dict = field(default_factory=dict)
     bias_correction: bool = True
     refit_scales: bool = True
+    gptq: bool = True
 
 
 @dataclass
@@ -127,9 +129,18 @@ def bin_codes(u: np.ndarray, idx: np.ndarray, edges: np.ndarray) -> tuple[np.nda
     return codes, inv[idx]
 
 
+def bin_to_code(u: np.ndarray, edges: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """The index (into codes) of each bin's representative."""
+    idx = assign(u, edges)
+    reps = [np.clip(np.round(u[idx == k].mean() if np.any(idx == k) else 0.5 * (edges[k] + edges[k + 1])),
+                    -127, 127) for k in range(len(edges) - 1)]
+    return np.searchsorted(codes, np.array(reps, np.int64))
+
+
 def decode(w: np.ndarray, codes: np.ndarray, cidx: np.ndarray, axis, s0: np.ndarray,
            refit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(float weights scale_c * code, int8 codes per weight, scales)."""
+    """(float weights scale_c * code, int8 codes per weight, scales: s0, or refit by least
+    squares to the codes)."""
     q = codes[cidx].astype(np.float64)
     if refit:
         red = tuple(i for i in range(w.ndim) if i != axis) if axis is not None else None
@@ -160,10 +171,23 @@ def kmeans_1d(u: np.ndarray, k: int, iters: int = 50) -> np.ndarray:
 
 # ---- the driver --------------------------------------------------------------------------
 
+def rows(w: np.ndarray, op: str) -> np.ndarray:
+    """Weights as [output channel, its inputs] (depthwise: [channel, taps])."""
+    if op == "DepthwiseConv2D":
+        return w.reshape(-1, w.shape[-1]).T
+    return w.reshape(w.shape[0], -1)
+
+
+def unrows(r: np.ndarray, op: str, shape: tuple[int, ...]) -> np.ndarray:
+    if op == "DepthwiseConv2D":
+        return r.T.reshape(shape)
+    return r.reshape(shape)
+
+
 class _Layer:
     """A compressible node of the (BN-folded) graph, with its original weights."""
 
-    def __init__(self, g: Graph, node, proxy: Proxy, bias_correction: bool):
+    def __init__(self, g: Graph, node, proxy: Proxy, cfg: CompressConfig):
         self.node, self.op = node, node.op
         self.axis = WEIGHT_AXIS[node.op]
         self.wname = node.inputs[1]
@@ -171,17 +195,23 @@ class _Layer:
         self.w = g.tensor(self.wname).data.astype(np.float64)
         self.b = g.tensor(self.bname).data.astype(np.float64) if self.bname else None
         self.u, self.s0 = normalize(self.w, self.axis)
-        self.mean_in = proxy.input_means(node.inputs[0]) if bias_correction and self.bname else None
+        need_x = (cfg.bias_correction and self.bname) or cfg.gptq
+        x = proxy.activations(node.inputs[0]) if need_x else None
+        self.mean_in = x.reshape(-1, x.shape[-1]).mean(0) if cfg.bias_correction and self.bname else None
+        self.h = gptq.hessians(node, self.w.shape, x) if cfg.gptq else None
 
     def apply(self, proxy: Proxy, edges: np.ndarray, cfg: CompressConfig):
-        """Bin with these edges and load the layer into the proxy; returns the pieces."""
-        idx = assign(self.u, edges)
-        codes, cidx = bin_codes(self.u, idx, edges)
+        """Bin with these edges and load the layer into the proxy. Returns (per weight: its
+        code's index, codes, float weights, int8 weights, scales)."""
+        codes, cidx = bin_codes(self.u, assign(self.u, edges), edges)
         wf, q, s = decode(self.w, codes, cidx, self.axis, self.s0, cfg.refit_scales)
+        if self.h is not None:   # error-compensating assignment at these scales
+            cidx = unrows(gptq.assign(rows(self.w, self.op), s, codes, self.h), self.op, self.w.shape)
+            wf, q, s = decode(self.w, codes, cidx, self.axis, s, False)
         proxy.set(self.wname, wf)
         if self.mean_in is not None:
             proxy.set(self.bname, self.b + _bias_correction(self.node, self.w, q, s, self.axis, self.mean_in))
-        return idx, codes, wf, q, s
+        return cidx, codes, wf, q, s
 
     def restore(self, proxy: Proxy) -> None:
         proxy.set(self.wname, self.w)
@@ -189,11 +219,12 @@ class _Layer:
             proxy.set(self.bname, self.b)
 
 
-def _sensitivities(proxy: Proxy, layer: _Layer, wf: np.ndarray, idx: np.ndarray, k: int,
+def _sensitivities(proxy: Proxy, layer: _Layer, wf: np.ndarray, groups: np.ndarray, k: int,
                    perturb: float) -> list[float]:
+    """KL from the float model when only group j's weights grow by `perturb`, j < k."""
     out = []
     for j in range(k):
-        m = idx == j
+        m = groups == j
         if not m.any():
             out.append(0.0)
             continue
@@ -218,7 +249,7 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
         edges = initial_edges(layer.u)
     while True:
         res.steps += 1
-        idx, codes, wf, q, s = layer.apply(proxy, edges, cfg)
+        cidx, codes, wf, q, s = layer.apply(proxy, edges, cfg)
         score = proxy.score()
         k = len(edges) - 1
         if cfg.method == "kmeans" or _within(score, cfg):
@@ -227,7 +258,9 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
             layer.restore(proxy)                  # cannot meet the budget: stays int8
             res.score = proxy.score().as_dict()
             return res, None
-        sens = _sensitivities(proxy, layer, wf, idx, k, cfg.perturb)
+        # a bin's weights are those now holding its code (bins may share a code)
+        per_code = _sensitivities(proxy, layer, wf, cidx, len(codes), cfg.perturb)
+        sens = [per_code[c] for c in bin_to_code(layer.u, edges, codes)]
         res.sensitivity.append([round(v, 6) for v in sens])
         j = int(np.argmax(sens))
         edges = np.insert(edges, j + 1, 0.5 * (edges[j] + edges[j + 1]))
@@ -251,7 +284,7 @@ def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = Comp
     layers, fixed = [], {}
     with progress_bar("compressing", len(order), enabled=show_progress) as bar:
         for node in order:
-            layer = _Layer(g, node, proxy, cfg.bias_correction)
+            layer = _Layer(g, node, proxy, cfg)
             res, qs = _compress_layer(proxy, layer, cfg)
             layers.append(res)
             if qs is not None:

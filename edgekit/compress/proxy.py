@@ -71,12 +71,13 @@ class Proxy:
         agree = (logp.argmax(1) == self.ref_top1).float().mean()
         return Score(float(kl), float(agree))
 
-    def input_means(self, tensor: str) -> np.ndarray:
-        """Per-channel mean of an activation over the synthetic set (bias correction)."""
+    def activations(self, tensor: str) -> np.ndarray:
+        """An activation over the synthetic set, with the current weights."""
+        if tensor == self.graph.inputs[0]:
+            return self.x.numpy()
         with torch.no_grad():
-            _, taps = self.mod(self.x, taps=(tensor,)) if tensor != self.graph.inputs[0] else (None, {tensor: self.x})
-        v = taps[tensor].numpy()
-        return v.reshape(-1, v.shape[-1]).mean(0).astype(np.float64)
+            _, taps = self.mod(self.x, taps=(tensor,))
+        return taps[tensor].numpy()
 
 
 def _as_logits(y: torch.Tensor) -> torch.Tensor:
