@@ -14,6 +14,7 @@ import numpy as np
 
 from edgekit import __version__
 from edgekit.codegen.planner import DW_MAX_TAPS, Plan, is_pointwise, plan_memory
+from edgekit.compress import codebook
 from edgekit.errors import UnsupportedOpError
 from edgekit.ir import Graph, Node, Tensor
 from edgekit.quant import arith
@@ -32,6 +33,7 @@ def c_ident(name: str) -> str:
 class _Data:
     """Constant arrays collected while emitting the schedule."""
     prefix: str
+    codebooks: bool = True
     arrays: list[tuple[str, str, np.ndarray]] = field(default_factory=list)
 
     def add(self, kind: str, ctype: str, values: np.ndarray) -> str:
@@ -101,6 +103,19 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     # the inner loops (padding taps read the zero point, which then contributes 0)
     w_sum = (wdata.reshape(cout, -1) if node.op == "Conv2D" else wdata.reshape(-1, cout).T)
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
+    cb = _codebook(node, w) if d.codebooks else None
+    if cb is not None:                      # indices + decode table instead of int8 weights
+        idx = codebook.layer_indices(node.op, wdata, cb)
+        packed = np.frombuffer(codebook.pack(codebook.family_of(node.op, wdata.shape), idx, cb.bits), np.uint8)
+        iname, tname = d.add("i", "uint8_t", packed), d.add("t", "int32_t", cb.table())
+        bn = d.add("b", "int32_t", eff)
+        lines.append(f"static const ek_codebook cb = {{{iname}, {tname}, {cb.bits}}};")
+        lines.append(_ctx(plan, node))
+        if is_pointwise(node, g):
+            lines.append(f"st = ek_conv_1x1_cb_s8(&p, &q, &ctx, &in, {src}, &cb, {bn}, &out, {dst});")
+        else:
+            lines.append(f"st = ek_conv_cb_s8(&p, &q, &ctx, &in, {src}, &fd, &cb, {bn}, &out, {dst});")
+        return lines
     if node.op == "Conv2D":
         wdata = pack_pairs(wdata)
     else:
@@ -114,6 +129,14 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     else:
         lines.append(f"st = ek_dw_conv_s8(&p, &q, &ctx, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
     return lines
+
+
+def _codebook(node: Node, w: Tensor) -> "codebook.Codebook | None":
+    """The layer's codebook when its weights take at most 16 values and a codebook kernel
+    exists for it (conv and 1x1 conv with k % 4 == 0)."""
+    if node.op != "Conv2D" or not codebook.family_ok("pairs", w.shape):
+        return None
+    return codebook.Codebook.of(w.data)
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
@@ -201,11 +224,14 @@ def _banner(graph: Graph) -> str:
             f" * Do not edit: regenerate with `edgekit codegen`. */\n")
 
 
-def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True) -> Generated:
+def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True,
+             codebooks: bool = True) -> Generated:
+    """codebooks: layers whose int8 weights take at most 16 values (edgekit compress) are
+    stored as bit-packed indices + a decode table and run by the codebook kernels."""
     _check(graph)
     prefix = c_ident(name or graph.name).lower()
     plan = plan_memory(graph, allow_in_place)
-    d = _Data(prefix)
+    d = _Data(prefix, codebooks)
     body = []
     for i, node in enumerate(graph.nodes):
         fn = _emit_conv if node.op in ("Conv2D", "DepthwiseConv2D", "FullyConnected") else _emit_other
@@ -219,7 +245,7 @@ def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True)
     files = {f"{prefix}.h": _header(graph, prefix, plan),
              f"{prefix}_data.c": _data_file(graph, prefix, d),
              f"{prefix}.c": _model_file(graph, prefix, d, body)}
-    wbytes = sum(v.size * (1 if c == "int8_t" else 4) for _, c, v in d.arrays)
+    wbytes = sum(v.size * (1 if c in ("int8_t", "uint8_t") else 4) for _, c, v in d.arrays)
     return Generated(files, plan, prefix, wbytes)
 
 

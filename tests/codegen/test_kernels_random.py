@@ -191,3 +191,31 @@ def test_add_softmax_pad_chain(seed):
     g = g.replace(tensors={**g.tensors, "flat": Tensor("flat", t.shape, "int8", None, g.tensor("add").quant),
                            "sm": Tensor("sm", g.tensor("sm").shape, "int8", None, QuantParams.make(1 / 256, -128))})
     _run_both(g.verify(), rng)
+
+
+def _with_codebook(g, rng, bits):
+    """The graph with its filter replaced by values from a random codebook of 2^(bits-1)+1
+    .. 2^bits int8 codes (all of them used), as `edgekit compress` produces."""
+    k = int(rng.integers((1 << (bits - 1)) + 1, (1 << bits) + 1))
+    codes = rng.choice(np.arange(-127, 128), size=k, replace=False).astype(np.int8)
+    t = g.tensor("w")
+    sel = rng.integers(0, k, t.data.size)
+    sel[:k] = np.arange(k)
+    w = codes[sel].reshape(t.shape)
+    return g.replace(tensors={**g.tensors, "w": Tensor("w", t.shape, "int8", w, t.quant)})
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386", "mps2-an385"])
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_codebook_conv_kernels(bits, board):
+    """Conv and 1x1 conv reading codebook weights (1-4 bit indices, decode tables, odd
+    channel counts and pixel counts, both requantization paths) == the NumPy twin on the
+    decoded int8 weights; the generated code must call the codebook kernels."""
+    rng = np.random.default_rng(700 + bits)
+    for pointwise in (False, True):
+        b, outs = _conv_case(rng, "Conv2D", pointwise=pointwise, simd=True, odd=bits % 2 == 1)
+        g = _with_codebook(_quantize_graph(b, rng, outs, out_scale=2e-4 if bits == 4 else None), rng, bits)
+        src = generate(g, "k").files["k.c"]
+        assert ("ek_conv_1x1_cb_s8" if pointwise else "ek_conv_cb_s8") in src
+        assert f"static const ek_codebook cb = {{k_i" in src and f", {bits}}};" in src
+        _run_both(g, rng, n=3, board=board)

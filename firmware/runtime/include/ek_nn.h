@@ -72,6 +72,30 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
                          const ek_dims *out_dims, int8_t *output);
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims);
 
+/* Codebook weights (edgekit compress): at most 16 distinct int8 values per layer, read
+ * from flash as bit-packed indices (1-4 bits) through a small decode table; the results
+ * are those of the same kernel on the decoded int8 filter. Layouts: edgekit/compress/
+ * codebook.py. table: bits <= 2: 4^bits entries, entry (a | c << bits) = code[a] in the
+ * low int16, code[c] in the high one; bits >= 3: 2^bits entries code[i]. index: streams
+ * per channel pair (conv) / group of 4 channels (depthwise) / row (FC), each starting on
+ * a byte boundary, plus 3 bytes of padding. */
+typedef struct {
+    const uint8_t *index;
+    const int32_t *table;
+    int32_t bits;
+} ek_codebook;
+
+/* ek_conv_s8 / ek_conv_1x1_s8 with codebook weights; k = kh * kw * cin must be a
+ * multiple of 4; same scratch as their int8 versions. */
+ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in_dims, const int8_t *input,
+                        const ek_dims *filter_dims, const ek_codebook *filter,
+                        const int32_t *eff_bias, const ek_dims *out_dims, int8_t *output);
+ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                            const ek_dims *in_dims, const int8_t *input,
+                            const ek_codebook *filter, const int32_t *eff_bias,
+                            const ek_dims *out_dims, int8_t *output);
+
 /* Depthwise convolution. filter [1, kh, kw, cout], cout = cin * depth_multiplier;
  * eff_bias[c] = bias[c] + input_offset * sum over taps of filter[.][c]. Filter layout:
  * with depth multiplier 1, cout % 4 == 0 and kh * kw <= 25, grouped by 4 channels, byte

@@ -48,3 +48,25 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
     }
     return EK_OK;
 }
+
+/* Codebook weights (ek_codebook): the same pixel pairs, weights decoded on the fly. */
+ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                            const ek_dims *in, const int8_t *input,
+                            const ek_codebook *filter, const int32_t *eff_bias,
+                            const ek_dims *out, int8_t *output) {
+    const int32_t cin = in->c, cout = out->c;
+    const int32_t pixels = in->n * in->h * in->w;
+    if (out->h != in->h || out->w != in->w || (input == output && cout > cin) || cin % 4 ||
+        filter->bits < 1 || filter->bits > 4 || !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
+        return EK_ARG_ERROR;
+    int32_t *xb = (int32_t *)ctx->buf;
+    for (int32_t px = 0; px < pixels; px += 2) {
+        const int8_t *x0 = input + (int64_t)px * cin;
+        const int last = px + 1 == pixels;
+        prep2(x0, last ? x0 : x0 + cin, cin, xb);
+        int8_t *y0 = output + (int64_t)px * cout;
+        ek_pair_outputs_cb(xb, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
+                           cin, cout, y0, last ? 0 : y0 + cout);
+    }
+    return EK_OK;
+}

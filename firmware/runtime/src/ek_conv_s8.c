@@ -85,3 +85,32 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
     }
     return EK_OK;
 }
+
+/* Codebook weights (ek_codebook): the same column pairs, weights decoded on the fly. */
+ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in, const int8_t *input,
+                        const ek_dims *fd, const ek_codebook *filter, const int32_t *eff_bias,
+                        const ek_dims *out, int8_t *output) {
+    const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
+    const int32_t k = kh * kw * cin;
+    if (fd->c != cin || fd->n != cout || input == output || k % 4 || filter->bits < 1 ||
+        filter->bits > 4 || !ctx || ctx->size < ek_conv_s8_buffer_size(fd))
+        return EK_ARG_ERROR;
+    int8_t *col0 = (int8_t *)ctx->buf, *col1 = col0 + k;
+    int32_t *xb = (int32_t *)(col1 + k);
+    const int32_t pixels = out->h * out->w;
+    for (int32_t b = 0; b < in->n; b++) {
+        const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
+        int8_t *y = output + (int64_t)b * pixels * cout;
+        for (int32_t px = 0; px < pixels; px += 2) {
+            const int last = px + 1 == pixels;
+            gather(p, in, x, kh, kw, px / out->w, px % out->w, col0);
+            if (!last) gather(p, in, x, kh, kw, (px + 1) / out->w, (px + 1) % out->w, col1);
+            prep2(col0, last ? col0 : col1, k, xb);
+            int8_t *y0 = y + (int64_t)px * cout;
+            ek_pair_outputs_cb(xb, filter, eff_bias, q, p->output_offset, p->act_min,
+                               p->act_max, k, cout, y0, last ? 0 : y0 + cout);
+        }
+    }
+    return EK_OK;
+}

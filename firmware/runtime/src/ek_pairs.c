@@ -100,3 +100,110 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
     else
         pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, out_off, lo, hi, 0, y0, y1);
 }
+
+/* ---- codebook weights -------------------------------------------------------------------
+ * A group (4 values of a channel pair) is 4 units of 2 indices, 2b bits each, LSB first:
+ * (ch0: v0, v2), (ch0: v1, v3), (ch1: v0, v2), (ch1: v1, v3). On Cortex-M4/M7 each unit
+ * becomes one word holding its two codes as int16 lanes, exactly what SXTB16 makes of an
+ * int8 word: b <= 2 with one table lookup, b >= 3 with two and a PKHBT. */
+
+static inline uint32_t ek_load_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
+
+/* the code of index i (the low lane of entry i when b <= 2) */
+static inline int32_t cb_code(const int32_t *t, int b, uint32_t i) {
+    return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];
+}
+
+/* unit j of g (2b bits) as an int16-pair word */
+static inline __attribute__((always_inline)) int32_t cb_unit(uint32_t g, const int32_t *t, const int b, int j) {
+    if (b <= 2) return t[(g >> (2 * b * j)) & ((1u << (2 * b)) - 1)];
+    const uint32_t m = (1u << b) - 1;
+    const int32_t lo = t[(g >> (2 * b * j)) & m], hi = t[(g >> (2 * b * j + b)) & m];
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
+/* acc[2 * vector + channel] += the 2 x 2 dot products over k values; idx: the channel
+ * pair's stream (pair) or an odd row's (units 0 and 1 only, 4b bits per group) */
+static inline __attribute__((always_inline)) void
+dot2x2_cb(const int32_t *xb, const uint8_t *idx, const int32_t *t, int32_t k, const int b,
+          int pair, int32_t acc[4]) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    uint32_t pos = 0;   /* bit position (odd rows: groups are not byte aligned) */
+    for (int32_t i = 0; i < k; i += 4) {
+        const uint32_t g = pair ? ek_load_u32(idx + (i / 4) * b)
+                                : ek_load_u32(idx + (pos >> 3)) >> (pos & 7);
+        pos += 4 * b;
+#if defined(__ARM_FEATURE_DSP)
+        const int32_t *x = xb + i;
+        const int32_t w0 = cb_unit(g, t, b, 0), w1 = cb_unit(g, t, b, 1);
+        a00 = ek_smlad(x[0], w0, a00); a00 = ek_smlad(x[1], w1, a00);
+        a10 = ek_smlad(x[2], w0, a10); a10 = ek_smlad(x[3], w1, a10);
+        if (pair) {
+            const int32_t w2 = cb_unit(g, t, b, 2), w3 = cb_unit(g, t, b, 3);
+            a01 = ek_smlad(x[0], w2, a01); a01 = ek_smlad(x[1], w3, a01);
+            a11 = ek_smlad(x[2], w2, a11); a11 = ek_smlad(x[3], w3, a11);
+        }
+        EK_SCHED_BARRIER();
+#else
+        const int8_t *x0 = (const int8_t *)xb + i, *x1 = x0 + k;
+        const uint32_t m = (1u << b) - 1;
+        /* index n of the group: unit n / 2, first or second of it; value v of a channel
+         * sits at n = 2 * (v & 1) + (v >> 1) */
+        for (int v = 0; v < 4; v++) {
+            const int n = 2 * (v & 1) + (v >> 1);
+            const int32_t wa = cb_code(t, b, (g >> (b * n)) & m);
+            a00 += x0[v] * wa;
+            a10 += x1[v] * wa;
+            if (pair) {
+                const int32_t wb = cb_code(t, b, (g >> (b * (n + 4))) & m);
+                a01 += x0[v] * wb;
+                a11 += x1[v] * wb;
+            }
+        }
+#endif
+    }
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+
+static inline __attribute__((always_inline)) void
+pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
+                const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi, int32_t k,
+                int32_t cout, const int b, int rs, int8_t *y0, int8_t *y1) {
+    const int32_t *const qm = q->multiplier, *const qs = q->shift, *const t = w->table;
+    const int32_t off2p1 = 2 * out_off + 1;
+    const int32_t stride = (k / 4) * b;   /* bytes per channel pair */
+    int32_t oc = 0;
+    for (; oc + 2 <= cout; oc += 2) {
+        int32_t acc[4] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
+        dot2x2_cb(xb, w->index + (oc / 2) * stride, t, k, b, 1, acc);
+        for (int j = 0; j < 4; j++) {
+            int8_t *y = j < 2 ? y0 : y1;
+            const int32_t c = oc + (j & 1);
+            if (!y) continue;
+            y[c] = rs ? ek_finish_r(acc[j], qm[c], ~qs[c], off2p1, lo, hi, 1)
+                      : ek_finish(acc[j], qm[c], qs[c], out_off, lo, hi);
+        }
+    }
+    if (oc < cout) {
+        int32_t acc[4] = {eb[oc], 0, eb[oc], 0};
+        dot2x2_cb(xb, w->index + (oc / 2) * stride, t, k, b, 0, acc);
+        for (int j = 0; j < 4; j += 2) {
+            int8_t *y = j ? y1 : y0;
+            if (!y) continue;
+            y[oc] = rs ? ek_finish_r(acc[j], qm[oc], ~qs[oc], off2p1, lo, hi, 1)
+                       : ek_finish(acc[j], qm[oc], qs[oc], out_off, lo, hi);
+        }
+    }
+}
+
+void ek_pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
+                        const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
+                        int32_t k, int32_t cout, int8_t *y0, int8_t *y1) {
+    const int rs = ek_right_shifts(q->shift, cout);
+    switch (w->bits) {   /* the width is a constant inside each variant */
+    case 1: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 1, rs, y0, y1); break;
+    case 2: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 2, rs, y0, y1); break;
+    case 3: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 3, rs, y0, y1); break;
+    default: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 4, rs, y0, y1); break;
+    }
+}

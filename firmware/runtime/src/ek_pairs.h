@@ -78,4 +78,9 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                      int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
+/* ek_pair_outputs for codebook weights (any shifts), see ek_codebook in ek_nn.h */
+void ek_pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
+                        const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
+                        int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
+
 #endif /* EK_PAIRS_H */
