@@ -130,9 +130,14 @@ dot2x2_cb(const int32_t *xb, const uint8_t *idx, const int32_t *t, int32_t k, co
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     uint32_t pos = 0;   /* bit position (odd rows: groups are not byte aligned) */
     for (int32_t i = 0; i < k; i += 4) {
-        const uint32_t g = pair ? ek_load_u32(idx + (i / 4) * b)
-                                : ek_load_u32(idx + (pos >> 3)) >> (pos & 7);
-        pos += 4 * b;
+        uint32_t g;
+        if (pair) {
+            g = ek_load_u32(idx);
+            idx += b;
+        } else {
+            g = ek_load_u32(idx + (pos >> 3)) >> (pos & 7);
+            pos += 4 * b;
+        }
 #if defined(__ARM_FEATURE_DSP)
         const int32_t *x = xb + i;
         const int32_t w0 = cb_unit(g, t, b, 0), w1 = cb_unit(g, t, b, 1);
@@ -176,12 +181,22 @@ pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
     for (; oc + 2 <= cout; oc += 2) {
         int32_t acc[4] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
         dot2x2_cb(xb, w->index + (oc / 2) * stride, t, k, b, 1, acc);
-        for (int j = 0; j < 4; j++) {
-            int8_t *y = j < 2 ? y0 : y1;
-            const int32_t c = oc + (j & 1);
-            if (!y) continue;
-            y[c] = rs ? ek_finish_r(acc[j], qm[c], ~qs[c], off2p1, lo, hi, 1)
-                      : ek_finish(acc[j], qm[c], qs[c], out_off, lo, hi);
+        /* locals: the int8 stores below may alias anything, qm and qs included */
+        const int32_t m0 = qm[oc], m1 = qm[oc + 1], s0 = qs[oc], s1 = qs[oc + 1];
+        if (rs) {
+            y0[oc] = ek_finish_r(acc[0], m0, ~s0, off2p1, lo, hi, 1);
+            y0[oc + 1] = ek_finish_r(acc[1], m1, ~s1, off2p1, lo, hi, 1);
+            if (y1) {
+                y1[oc] = ek_finish_r(acc[2], m0, ~s0, off2p1, lo, hi, 1);
+                y1[oc + 1] = ek_finish_r(acc[3], m1, ~s1, off2p1, lo, hi, 1);
+            }
+        } else {
+            y0[oc] = ek_finish(acc[0], m0, s0, out_off, lo, hi);
+            y0[oc + 1] = ek_finish(acc[1], m1, s1, out_off, lo, hi);
+            if (y1) {
+                y1[oc] = ek_finish(acc[2], m0, s0, out_off, lo, hi);
+                y1[oc + 1] = ek_finish(acc[3], m1, s1, out_off, lo, hi);
+            }
         }
     }
     if (oc < cout) {
