@@ -102,6 +102,30 @@ def _parser() -> argparse.ArgumentParser:
     _synth_args(s)
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     s.set_defaults(func=cmd_quantize)
+    s = sub.add_parser("compress", help="Bin & Quant: codebook weights, no data, no retraining",
+                       description="Synthesize inputs from the model's BatchNorm statistics, bin each "
+                       "layer's weights into a small int8 codebook (sensitivity-guided Bin & Quant, "
+                       "judged by agreement with the float model on the synthetic inputs), quantize "
+                       "activations to int8 and write OUT/model.tflite (codebooks decoded to int8, "
+                       "runnable by any TFLite runtime; `edgekit codegen` stores codebook layers as "
+                       "bit-packed indices), OUT/report.json (ratios, per-layer bins and bits, proxy "
+                       "scores) and OUT/synth.npz. Written atomically.")
+    s.add_argument("model", help="float model (.keras, .h5, .pt2, float .tflite)")
+    s.add_argument("-o", "--output", required=True, help="output directory")
+    s.add_argument("--max-drop", type=float, default=3.0,
+                   help="points of top-1 agreement with the float model (on the synthetic inputs) "
+                   "the weight compression may cost (default 3)")
+    s.add_argument("--method", choices=("binquant", "kmeans"), default="binquant",
+                   help="binquant: sensitivity-guided bins; kmeans: --bins clusters per layer")
+    s.add_argument("--bins", type=int, default=8, help="bins per layer for --method kmeans (2-16)")
+    s.add_argument("--no-gptq", action="store_true",
+                   help="round to the nearest code instead of GPTQ's error-compensating assignment")
+    s.add_argument("--calib", metavar="SYNTH.npz", help="use a saved `edgekit synth` output")
+    s.add_argument("--no-verify", action="store_true", help="skip the TFLM self-check")
+    _synth_args(s)
+    s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    s.set_defaults(func=cmd_compress)
+
     s = sub.add_parser("codegen", help="generate C for an int8 model (no interpreter, planned arena)",
                        description="Emit NAME.h (arena size, I/O shapes and quantization, invoke), "
                        "NAME_data.c (weights and requantization parameters as const arrays, in "
@@ -265,6 +289,22 @@ def cmd_profile(args) -> int:
     from edgekit.report import print_profile
 
     print_profile(out)
+    return 0
+
+
+def cmd_compress(args) -> int:
+    from edgekit.compress import CompressConfig
+    from edgekit.pipeline import run_compress
+
+    if not 2 <= args.bins <= 16:
+        raise InputError("--bins must be between 2 and 16")
+    if args.max_drop < 0:
+        raise InputError("--max-drop must be >= 0")
+    ccfg = CompressConfig(max_drop=args.max_drop, method=args.method, gptq=not args.no_gptq,
+                          bins={"*": args.bins} if args.method == "kmeans" else {})
+    out = run_compress(args.model, args.output, ccfg, _synth_cfg(args), args.calib,
+                       verify=not args.no_verify)
+    _print_summary(out, args.json, "compress")
     return 0
 
 

@@ -76,6 +76,73 @@ def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg
     return summary
 
 
+def compression_figures(qgraph: Graph) -> dict:
+    """weight_ratio and model_ratio of an int8 graph whose codebook layers are detected
+    from their weights (at most 16 values): float32 bytes of the kernel weights (and, for
+    model_ratio, the biases) over the flash bytes of their deployed form (codebook: packed
+    indices + decode table; otherwise int8), plus int32 biases and per-channel int32
+    multipliers and shifts."""
+    from edgekit.compress import codebook
+
+    n_w = n_b = w_bytes = other = 0
+    for n in qgraph.nodes:
+        if n.op not in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
+            continue
+        w = qgraph.tensor(n.inputs[1])
+        cout = w.shape[-1] if n.op == "DepthwiseConv2D" else w.shape[0]
+        fam = codebook.family_of(n.op, w.shape)
+        cb = codebook.Codebook.of(w.data) if codebook.family_ok(fam, w.shape) else None
+        n_w += w.size
+        n_b += cout
+        w_bytes += codebook.deployed_bytes(fam, w.shape, cb) if cb else w.size
+        other += 4 * cout + 8 * cout
+    return {"kernel_weights": n_w, "weight_bytes": w_bytes, "weight_ratio": round(4 * n_w / w_bytes, 2),
+            "model_bytes": w_bytes + other, "model_ratio": round(4 * (n_w + n_b) / (w_bytes + other), 2)}
+
+
+def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_file: str | None = None,
+                 verify: bool = True) -> dict:
+    """synth (or a saved set) -> Bin & Quant -> int8 PTQ with the codebook weights fixed ->
+    OUT/model.tflite (codebooks decoded to int8: any TFLite runtime runs it),
+    OUT/report.json, OUT/synth.npz; written atomically."""
+    import json
+    import os
+
+    from edgekit.compress import compress_graph
+
+    graph = load_model(model)
+    t0 = time.perf_counter()
+    if calib_file:
+        sx, info = load_synth(calib_file), {}
+    else:
+        res = synthesize(graph, synth_cfg)
+        sx, info = res.x, {"synth_seconds": round(time.perf_counter() - t0, 2)}
+    t1 = time.perf_counter()
+    r = compress_graph(graph, sx, ccfg)
+    qgraph = quantize_graph(r.graph, sx, fixed=r.fixed)
+    data = export_tflite(qgraph, "edgekit Bin & Quant (data-free)")
+    figures = compression_figures(qgraph)
+    report = {"model": model, "method": ccfg.method, "max_drop": ccfg.max_drop, "gptq": ccfg.gptq,
+              "synthetic_samples": int(len(sx)), **figures,
+              "proxy_float_weights": r.score.as_dict(), "proxy_evaluations": r.evaluations,
+              "layers": [L.as_dict() for L in r.layers],
+              "compress_seconds": round(time.perf_counter() - t1, 2), **info}
+    if verify:
+        report["tflm_check"] = _verify_against_tflm(qgraph, data, sx[:8])
+    with atomic_dir(out_dir) as tmp:
+        with open(os.path.join(tmp, "model.tflite"), "wb") as f:
+            f.write(data)
+        with open(os.path.join(tmp, "report.json"), "w") as f:
+            json.dump(report, f, indent=2)
+            f.write("\n")
+        SynthResult(sx, np.full(len(sx), -1, np.int64), [], synth_cfg).save(os.path.join(tmp, "synth.npz"),
+                                                                             graph.meta.get("sha256"))
+    summary = {k: v for k, v in report.items() if k != "layers"}
+    summary["output"] = out_dir
+    summary["layers"] = " ".join(f"{L.node.split('/')[-1]}:{L.bits}b" for L in r.layers)
+    return summary
+
+
 def _verify_against_tflm(qgraph: Graph, data: bytes, calib: np.ndarray) -> str:
     """Built-in self-check: the exported file, run by TFLM, equals the int8 reference."""
     import os

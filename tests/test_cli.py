@@ -152,3 +152,29 @@ def test_codegen_and_run_commands(tmp_path):
     assert r.returncode == 2 and "float model; quantize it first" in r.stderr
     r = run("run", model, "--board", "esp32", "--input", tmp_path / "x.npy", "--output", tmp_path / "z.npy")
     assert r.returncode == 2 and "unknown board 'esp32'" in r.stderr
+
+
+def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
+    """`edgekit compress` end to end on the sample (tiny synthetic set, k-means 4 bins):
+    report figures match the written model; `codegen` stores its conv layers as codebooks."""
+    out = tmp_path / "c"
+    r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", out, "--method", "kmeans", "--bins", "4",
+            "--samples", "8", "--iters", "5", "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    assert sorted(p.name for p in out.iterdir()) == ["model.tflite", "report.json", "synth.npz"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["weight_ratio"] == summary["weight_ratio"] > 10
+    assert report["kernel_weights"] == 22016 and len(report["layers"]) == 10
+    assert all(L["kind"] == "codebook" and L["bits"] == 2 for L in report["layers"])
+    assert report["tflm_check"].startswith("identical")
+    g = run("codegen", out / "model.tflite", "-o", tmp_path / "gen", "--json")
+    assert g.returncode == 0, g.stderr
+    src = next((tmp_path / "gen").glob("*[!a].c")).read_text()
+    assert src.count("ek_conv_1x1_cb_s8(") == 4 and src.count("ek_conv_cb_s8(") == 1
+
+
+def test_compress_bad_arguments(tmp_path):
+    r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", tmp_path / "c", "--method", "kmeans", "--bins", "40")
+    assert r.returncode == 2 and r.stderr.strip() == "edgekit: error: --bins must be between 2 and 16"
+    assert not (tmp_path / "c").exists()

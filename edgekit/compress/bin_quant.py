@@ -43,7 +43,7 @@ COMPRESSIBLE = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
 class CompressConfig:
     """max_drop: how many points of top-1 agreement with the float model (on the synthetic
     set) the weight compression may cost. method: 'binquant' or 'kmeans' (then `bins`
-    gives each layer's bin count)."""
+    gives each layer's bin count, by node name, "*" for every layer)."""
 
     max_drop: float = 1.0
     max_bins: int = 16
@@ -241,7 +241,7 @@ def _within(score: Score, cfg: CompressConfig) -> bool:
 def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[LayerResult, tuple | None]:
     res = LayerResult(layer.node.name, layer.op, layer.wname, tuple(layer.w.shape), "int8")
     if cfg.method == "kmeans":
-        k = cfg.bins.get(layer.node.name)
+        k = cfg.bins.get(layer.node.name, cfg.bins.get("*"))
         if not k:
             return res, None
         edges = kmeans_1d(layer.u, k)
