@@ -113,8 +113,10 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
         lines.append(_ctx(plan, node))
         if is_pointwise(node, g):
             lines.append(f"st = ek_conv_1x1_cb_s8(&p, &q, &ctx, &in, {src}, &cb, {bn}, &out, {dst});")
-        else:
+        elif node.op == "Conv2D":
             lines.append(f"st = ek_conv_cb_s8(&p, &q, &ctx, &in, {src}, &fd, &cb, {bn}, &out, {dst});")
+        else:
+            lines.append(f"st = ek_dw_conv_cb_s8(&p, &q, &ctx, &in, {src}, &fd, &cb, {bn}, &out, {dst});")
         return lines
     if node.op == "Conv2D":
         wdata = pack_pairs(wdata)
@@ -133,8 +135,12 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
 
 def _codebook(node: Node, w: Tensor) -> "codebook.Codebook | None":
     """The layer's codebook when its weights take at most 16 values and a codebook kernel
-    exists for it (conv and 1x1 conv with k % 4 == 0)."""
-    if node.op != "Conv2D" or not codebook.family_ok("pairs", w.shape):
+    exists for it (conv / 1x1 conv with k % 4 == 0; depthwise with multiplier 1, channels
+    in fours, <= 25 taps)."""
+    if node.op not in ("Conv2D", "DepthwiseConv2D"):
+        return None
+    fam = codebook.family_of(node.op, w.shape)
+    if not codebook.family_ok(fam, w.shape) or (fam == "depthwise" and node.attr("depth_multiplier", 1) != 1):
         return None
     return codebook.Codebook.of(w.data)
 

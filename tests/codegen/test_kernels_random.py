@@ -219,3 +219,19 @@ def test_codebook_conv_kernels(bits, board):
         assert ("ek_conv_1x1_cb_s8" if pointwise else "ek_conv_cb_s8") in src
         assert f"static const ek_codebook cb = {{k_i" in src and f", {bits}}};" in src
         _run_both(g, rng, n=3, board=board)
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386", "mps2-an385"])
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_codebook_depthwise_kernel(bits, board):
+    """Depthwise reading codebook weights (3x3 stride 1 in place, and a random kernel /
+    stride) == the NumPy twin on the decoded weights; generated code calls the kernel."""
+    rng = np.random.default_rng(800 + bits)
+    for k3s1 in (True, False):
+        b, outs = _conv_case(rng, "DepthwiseConv2D", simd=True, odd=bits % 2 == 1, k3s1=k3s1)
+        g = _with_codebook(_quantize_graph(b, rng, outs, out_scale=2e-4 if bits == 4 else None), rng, bits)
+        if g.tensor("w").size < (1 << (bits - 1)) + 1:      # too few weights for this many codes
+            continue
+        src = generate(g, "k").files["k.c"]
+        assert "ek_dw_conv_cb_s8" in src and f", {bits}}};" in src
+        _run_both(g, rng, n=3, board=board)

@@ -111,6 +111,13 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
 int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in_dims,
                                   const ek_dims *filter_dims, int in_place);
 
+/* ek_dw_conv_s8 with codebook weights: depth multiplier 1, cout % 4 == 0, <= 25 taps;
+ * same scratch and in-place rule. */
+ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                           const ek_dims *in_dims, const int8_t *input,
+                           const ek_dims *filter_dims, const ek_codebook *filter,
+                           const int32_t *eff_bias, const ek_dims *out_dims, int8_t *output);
+
 /* Fully connected: rows = in_elems / filter_cols; filter [cout, cols]; per-tensor or
  * per-channel quantization (q->multiplier has cout entries either way). */
 ek_status ek_fully_connected_s8(int32_t input_offset, int32_t output_offset,

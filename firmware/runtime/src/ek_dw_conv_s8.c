@@ -103,6 +103,60 @@ static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_
     }
 }
 
+/* Codebook weights (ek_codebook; grouped layout only): per group of 4 channels a
+ * byte-aligned stream, per tap two units (c0, c2), (c1, c3) of 2b bits. On Cortex-M4/M7
+ * each unit is one int16-pair word, the same lanes SXTB16 makes of an int8 weight word. */
+static inline uint32_t dw_load_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
+
+static inline int32_t dw_code(const int32_t *t, int b, uint32_t i) {
+    return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];
+}
+
+static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w,
+                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                     int32_t cout, int rs, int8_t *yp) {
+    const int b = w->bits;
+    const int32_t *t = w->table;
+    const uint32_t m = (1u << b) - 1;
+    const int32_t stride = (n_taps * 4 * b + 7) / 8;   /* bytes per channel group */
+    const int32_t off2p1 = 2 * p->output_offset + 1;
+    for (int32_t c = 0; c < cout; c += 4) {
+        const uint8_t *ip = w->index + (c / 4) * stride;
+        int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
+        for (int32_t k = 0; k < n_taps; k++) {
+            const uint32_t pos = (uint32_t)k * 4 * b;
+            const uint32_t g = dw_load_u32(ip + (pos >> 3)) >> (pos & 7);
+#if defined(__ARM_FEATURE_DSP)
+            const uint32_t m2 = (1u << (2 * b)) - 1;
+            int32_t we, wo;
+            if (b <= 2) {
+                we = t[g & m2];
+                wo = t[(g >> (2 * b)) & m2];
+            } else {
+                we = (int32_t)(((uint32_t)t[g & m] & 0xFFFFu) | ((uint32_t)t[(g >> b) & m] << 16));
+                wo = (int32_t)(((uint32_t)t[(g >> (2 * b)) & m] & 0xFFFFu) | ((uint32_t)t[(g >> (3 * b)) & m] << 16));
+            }
+            const int32_t xv = ek_load32(taps[k] + c);
+            const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);
+            a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);
+            a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);
+#else
+            const int8_t *x = taps[k] + c;   /* channel j's index sits at 2 * (j & 1) + (j >> 1) */
+            a0 += x[0] * dw_code(t, b, g & m);
+            a2 += x[2] * dw_code(t, b, (g >> b) & m);
+            a1 += x[1] * dw_code(t, b, (g >> (2 * b)) & m);
+            a3 += x[3] * dw_code(t, b, (g >> (3 * b)) & m);
+#endif
+        }
+        const int32_t acc[4] = {a0, a1, a2, a3};
+        for (int j = 0; j < 4; j++)
+            yp[c + j] = rs ? ek_finish_r(acc[j], q->multiplier[c + j], ~q->shift[c + j], off2p1,
+                                         p->act_min, p->act_max, 1)
+                           : ek_finish(acc[j], q->multiplier[c + j], q->shift[c + j],
+                                       p->output_offset, p->act_min, p->act_max);
+    }
+}
+
 /* kernels with more than EK_DW_MAX_TAPS taps (e.g. micro_speech's 10x8): tap by tap,
  * out of place only */
 static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek_dims *in,
@@ -128,15 +182,18 @@ static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek
             }
 }
 
-ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                        const ek_dims *in, const int8_t *input,
-                        const ek_dims *fd, const int8_t *filter, const int32_t *eb,
+/* the kernel for either weight form: int8 filter, or codebook cb (grouped layout) */
+static ek_status dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in, const int8_t *input, const ek_dims *fd,
+                        const int8_t *filter, const ek_codebook *cb, const int32_t *eb,
                         const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t mult = cout / cin;
     const int32_t row = in->w * cin;
     const int in_place = input == output;
-    if (kh * kw > EK_DW_MAX_TAPS && !in_place && fd->c == cout && mult * cin == cout) {
+    if (cb && (!grouped(mult, cout, kh * kw) || fd->c != cout || cb->bits < 1 || cb->bits > 4))
+        return EK_ARG_ERROR;
+    if (!cb && kh * kw > EK_DW_MAX_TAPS && !in_place && fd->c == cout && mult * cin == cout) {
         for (int32_t b = 0; b < in->n; b++)
             dw_large(p, q, in, input + (int64_t)b * in->h * row, fd, filter, eb, out,
                      output + (int64_t)b * out->h * out->w * cout);
@@ -178,7 +235,9 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                     }
                 }
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
-                if (!group || mode == 0)
+                if (cb)
+                    pixel_cb(taps, n_taps, cb, eb, q, p, cout, mode != 0, yp);
+                else if (!group || mode == 0)
                     pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
                 else if (n_taps == 9 && mode == 1)   /* 3x3: taps unrolled */
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 0, yp);
@@ -190,4 +249,18 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
         }
     }
     return EK_OK;
+}
+
+ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in, const int8_t *input,
+                        const ek_dims *fd, const int8_t *filter, const int32_t *eb,
+                        const ek_dims *out, int8_t *output) {
+    return dw_run(p, q, ctx, in, input, fd, filter, 0, eb, out, output);
+}
+
+ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                           const ek_dims *in, const int8_t *input,
+                           const ek_dims *fd, const ek_codebook *filter, const int32_t *eb,
+                           const ek_dims *out, int8_t *output) {
+    return dw_run(p, q, ctx, in, input, fd, 0, filter, eb, out, output);
 }
