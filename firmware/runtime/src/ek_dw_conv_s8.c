@@ -112,10 +112,10 @@ static inline int32_t dw_code(const int32_t *t, int b, uint32_t i) {
     return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];
 }
 
-static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w,
-                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
-                     int32_t cout, int rs, int8_t *yp) {
-    const int b = w->bits;
+static inline __attribute__((always_inline)) void
+pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w, const int32_t *eb,
+           const ek_quant_params *q, const ek_conv_params *p, int32_t cout, int rs,
+           const int b, int8_t *yp) {
     const int32_t *t = w->table;
     const uint32_t m = (1u << b) - 1;
     const int32_t stride = (n_taps * 4 * b + 7) / 8;   /* bytes per channel group */
@@ -155,6 +155,16 @@ static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_codeboo
                            : ek_finish(acc[j], q->multiplier[c + j], q->shift[c + j],
                                        p->output_offset, p->act_min, p->act_max);
     }
+}
+
+/* 2-bit indices (one byte per tap) get their own copy, with the bit arithmetic folded */
+static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w,
+                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                     int32_t cout, int rs, int8_t *yp) {
+    if (w->bits == 2)
+        pixel_cb_b(taps, n_taps, w, eb, q, p, cout, rs, 2, yp);
+    else
+        pixel_cb_b(taps, n_taps, w, eb, q, p, cout, rs, w->bits, yp);
 }
 
 /* kernels with more than EK_DW_MAX_TAPS taps (e.g. micro_speech's 10x8): tap by tap,
