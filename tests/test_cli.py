@@ -156,7 +156,8 @@ def test_codegen_and_run_commands(tmp_path):
 
 def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     """`edgekit compress` end to end on the sample (tiny synthetic set, k-means 4 bins):
-    report figures match the written model; `codegen` stores its conv layers as codebooks."""
+    report figures match the written model; `codegen` stores its conv and depthwise
+    layers as codebooks."""
     out = tmp_path / "c"
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", out, "--method", "kmeans", "--bins", "4",
             "--samples", "8", "--iters", "5", "--json")
@@ -171,7 +172,8 @@ def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     g = run("codegen", out / "model.tflite", "-o", tmp_path / "gen", "--json")
     assert g.returncode == 0, g.stderr
     src = next((tmp_path / "gen").glob("*[!a].c")).read_text()
-    assert src.count("ek_conv_1x1_cb_s8(") == 4 and src.count("ek_conv_cb_s8(") == 1
+    assert src.count("st = ek_conv_1x1_cb_s8(") == 4 and src.count("st = ek_conv_cb_s8(") == 1
+    assert src.count("st = ek_dw_conv_cb_s8(") == 4
 
 
 def test_compress_bad_arguments(tmp_path):
