@@ -17,36 +17,43 @@ int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_di
     return 4 * in_dims->c + out_dims->c;
 }
 
-ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                         const ek_dims *in, const int8_t *input,
-                         const int8_t *filter, const int32_t *eff_bias,
-                         const ek_dims *out, int8_t *output) {
+/* either weight form: int8 filter, or codebook cb (which always takes the pair path) */
+static ek_status conv_1x1(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                          const ek_dims *in, const int8_t *input, const int8_t *filter,
+                          const ek_codebook *cb, const int32_t *eff_bias, const ek_dims *out,
+                          int8_t *output) {
     const int32_t cin = in->c, cout = out->c;
     const int32_t pixels = in->n * in->h * in->w;
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
+        (cb && (cin % 4 || cb->bits < 1 || cb->bits > 4)) ||
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
     const int rs = ek_right_shifts(q->shift, cout);
-    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    if (cin % 4 == 0 && rs) {
+    if (cb || (cin % 4 == 0 && rs)) {
         int32_t *xb = (int32_t *)ctx->buf;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
             const int last = px + 1 == pixels;
             prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
-            ek_pair_outputs(xb, filter, eff_bias, q, out_off, lo, hi, cin, cout, y0,
-                            last ? 0 : y0 + cout);
+            pair_outputs_of(xb, filter, cb, eff_bias, q, p, cin, cout, y0, last ? 0 : y0 + cout);
         }
         return EK_OK;
     }
     int8_t *tmp = (int8_t *)ctx->buf + 4 * cin;
     for (int32_t px = 0; px < pixels; px++) {
-        outputs_generic(input + (int64_t)px * cin, filter, eff_bias, q, out_off, lo, hi, cin,
-                        cout, cin % 4 == 0, rs, tmp);
+        outputs_generic(input + (int64_t)px * cin, filter, eff_bias, q, p->output_offset,
+                        p->act_min, p->act_max, cin, cout, cin % 4 == 0, rs, tmp);
         ek_copy(output + (int64_t)px * cout, tmp, cout);
     }
     return EK_OK;
+}
+
+ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                         const ek_dims *in, const int8_t *input,
+                         const int8_t *filter, const int32_t *eff_bias,
+                         const ek_dims *out, int8_t *output) {
+    return conv_1x1(p, q, ctx, in, input, filter, 0, eff_bias, out, output);
 }
 
 /* Codebook weights (ek_codebook): the same pixel pairs, weights decoded on the fly. */
@@ -54,19 +61,5 @@ ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, c
                             const ek_dims *in, const int8_t *input,
                             const ek_codebook *filter, const int32_t *eff_bias,
                             const ek_dims *out, int8_t *output) {
-    const int32_t cin = in->c, cout = out->c;
-    const int32_t pixels = in->n * in->h * in->w;
-    if (out->h != in->h || out->w != in->w || (input == output && cout > cin) || cin % 4 ||
-        filter->bits < 1 || filter->bits > 4 || !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
-        return EK_ARG_ERROR;
-    int32_t *xb = (int32_t *)ctx->buf;
-    for (int32_t px = 0; px < pixels; px += 2) {
-        const int8_t *x0 = input + (int64_t)px * cin;
-        const int last = px + 1 == pixels;
-        prep2(x0, last ? x0 : x0 + cin, cin, xb);
-        int8_t *y0 = output + (int64_t)px * cout;
-        ek_pair_outputs_cb(xb, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
-                           cin, cout, y0, last ? 0 : y0 + cout);
-    }
-    return EK_OK;
+    return conv_1x1(p, q, ctx, in, input, 0, filter, eff_bias, out, output);
 }

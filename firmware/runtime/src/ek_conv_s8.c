@@ -46,24 +46,25 @@ static void gather(const ek_conv_params *p, const ek_dims *in, const int8_t *x, 
     }
 }
 
-ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                     const ek_dims *in, const int8_t *input,
-                     const ek_dims *fd, const int8_t *filter, const int32_t *eff_bias,
-                     const ek_dims *out, int8_t *output) {
+/* either weight form: int8 filter, or codebook cb (which always takes the pair path) */
+static ek_status conv(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                      const ek_dims *in, const int8_t *input, const ek_dims *fd,
+                      const int8_t *filter, const ek_codebook *cb, const int32_t *eff_bias,
+                      const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t k = kh * kw * cin;
-    if (fd->c != cin || fd->n != cout || input == output || !ctx ||
-        ctx->size < ek_conv_s8_buffer_size(fd))
+    if (fd->c != cin || fd->n != cout || input == output ||
+        (cb && (k % 4 || cb->bits < 1 || cb->bits > 4)) ||
+        !ctx || ctx->size < ek_conv_s8_buffer_size(fd))
         return EK_ARG_ERROR;
     int8_t *col0 = (int8_t *)ctx->buf;
     const int packed = k % 4 == 0;
     const int rs = ek_right_shifts(q->shift, cout);
-    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t pixels = out->h * out->w;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         int8_t *y = output + (int64_t)b * pixels * cout;
-        if (packed && rs) {
+        if (cb || (packed && rs)) {
             int8_t *col1 = col0 + k;
             int32_t *xb = (int32_t *)(col1 + k);   /* k % 4 == 0: word aligned */
             for (int32_t px = 0; px < pixels; px += 2) {
@@ -72,18 +73,24 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                 if (!last) gather(p, in, x, kh, kw, (px + 1) / out->w, (px + 1) % out->w, col1);
                 prep2(col0, last ? col0 : col1, k, xb);
                 int8_t *y0 = y + (int64_t)px * cout;
-                ek_pair_outputs(xb, filter, eff_bias, q, out_off, lo, hi, k, cout, y0,
-                                last ? 0 : y0 + cout);
+                pair_outputs_of(xb, filter, cb, eff_bias, q, p, k, cout, y0, last ? 0 : y0 + cout);
             }
             continue;
         }
         for (int32_t px = 0; px < pixels; px++) {
             gather(p, in, x, kh, kw, px / out->w, px % out->w, col0);
-            outputs_generic(col0, filter, eff_bias, q, out_off, lo, hi, k, cout, packed, rs,
-                            y + (int64_t)px * cout);
+            outputs_generic(col0, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
+                            k, cout, packed, rs, y + (int64_t)px * cout);
         }
     }
     return EK_OK;
+}
+
+ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                     const ek_dims *in, const int8_t *input,
+                     const ek_dims *fd, const int8_t *filter, const int32_t *eff_bias,
+                     const ek_dims *out, int8_t *output) {
+    return conv(p, q, ctx, in, input, fd, filter, 0, eff_bias, out, output);
 }
 
 /* Codebook weights (ek_codebook): the same column pairs, weights decoded on the fly. */
@@ -91,26 +98,5 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
                         const ek_dims *in, const int8_t *input,
                         const ek_dims *fd, const ek_codebook *filter, const int32_t *eff_bias,
                         const ek_dims *out, int8_t *output) {
-    const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
-    const int32_t k = kh * kw * cin;
-    if (fd->c != cin || fd->n != cout || input == output || k % 4 || filter->bits < 1 ||
-        filter->bits > 4 || !ctx || ctx->size < ek_conv_s8_buffer_size(fd))
-        return EK_ARG_ERROR;
-    int8_t *col0 = (int8_t *)ctx->buf, *col1 = col0 + k;
-    int32_t *xb = (int32_t *)(col1 + k);
-    const int32_t pixels = out->h * out->w;
-    for (int32_t b = 0; b < in->n; b++) {
-        const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
-        int8_t *y = output + (int64_t)b * pixels * cout;
-        for (int32_t px = 0; px < pixels; px += 2) {
-            const int last = px + 1 == pixels;
-            gather(p, in, x, kh, kw, px / out->w, px % out->w, col0);
-            if (!last) gather(p, in, x, kh, kw, (px + 1) / out->w, (px + 1) % out->w, col1);
-            prep2(col0, last ? col0 : col1, k, xb);
-            int8_t *y0 = y + (int64_t)px * cout;
-            ek_pair_outputs_cb(xb, filter, eff_bias, q, p->output_offset, p->act_min,
-                               p->act_max, k, cout, y0, last ? 0 : y0 + cout);
-        }
-    }
-    return EK_OK;
+    return conv(p, q, ctx, in, input, fd, 0, filter, eff_bias, out, output);
 }

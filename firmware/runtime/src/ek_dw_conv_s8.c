@@ -106,18 +106,11 @@ static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_
 /* Codebook weights (ek_codebook; grouped layout only): per group of 4 channels a
  * byte-aligned stream, per tap two units (c0, c2), (c1, c3) of 2b bits. On Cortex-M4/M7
  * each unit is one int16-pair word, the same lanes SXTB16 makes of an int8 weight word. */
-static inline uint32_t dw_load_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
-
-static inline int32_t dw_code(const int32_t *t, int b, uint32_t i) {
-    return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];
-}
-
 static inline __attribute__((always_inline)) void
 pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w, const int32_t *eb,
            const ek_quant_params *q, const ek_conv_params *p, int32_t cout, int rs,
            const int b, int8_t *yp) {
     const int32_t *t = w->table;
-    const uint32_t m = (1u << b) - 1;
     const int32_t stride = (n_taps * 4 * b + 7) / 8;   /* bytes per channel group */
     const int32_t off2p1 = 2 * p->output_offset + 1;
     for (int32_t c = 0; c < cout; c += 4) {
@@ -125,27 +118,20 @@ pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w, cons
         int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
         for (int32_t k = 0; k < n_taps; k++) {
             const uint32_t pos = (uint32_t)k * 4 * b;
-            const uint32_t g = dw_load_u32(ip + (pos >> 3)) >> (pos & 7);
+            const uint32_t g = ek_load_u32(ip + (pos >> 3)) >> (pos & 7);
 #if defined(__ARM_FEATURE_DSP)
-            const uint32_t m2 = (1u << (2 * b)) - 1;
-            int32_t we, wo;
-            if (b <= 2) {
-                we = t[g & m2];
-                wo = t[(g >> (2 * b)) & m2];
-            } else {
-                we = (int32_t)(((uint32_t)t[g & m] & 0xFFFFu) | ((uint32_t)t[(g >> b) & m] << 16));
-                wo = (int32_t)(((uint32_t)t[(g >> (2 * b)) & m] & 0xFFFFu) | ((uint32_t)t[(g >> (3 * b)) & m] << 16));
-            }
+            const int32_t we = ek_cb_unit(g, t, b, 0), wo = ek_cb_unit(g, t, b, 1);
             const int32_t xv = ek_load32(taps[k] + c);
             const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);
             a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);
             a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);
 #else
             const int8_t *x = taps[k] + c;   /* channel j's index sits at 2 * (j & 1) + (j >> 1) */
-            a0 += x[0] * dw_code(t, b, g & m);
-            a2 += x[2] * dw_code(t, b, (g >> b) & m);
-            a1 += x[1] * dw_code(t, b, (g >> (2 * b)) & m);
-            a3 += x[3] * dw_code(t, b, (g >> (3 * b)) & m);
+            const uint32_t m = (1u << b) - 1;
+            a0 += x[0] * ek_cb_code(t, b, g & m);
+            a2 += x[2] * ek_cb_code(t, b, (g >> b) & m);
+            a1 += x[1] * ek_cb_code(t, b, (g >> (2 * b)) & m);
+            a3 += x[3] * ek_cb_code(t, b, (g >> (3 * b)) & m);
 #endif
         }
         const int32_t acc[4] = {a0, a1, a2, a3};

@@ -99,6 +99,26 @@ static inline int ek_right_shifts(const int32_t *shift, int32_t n) {
 /* 1 when the activation range is narrower than int8 (ek_finish_r's clamp) */
 static inline int ek_needs_clamp(int32_t lo, int32_t hi) { return lo > -128 || hi < 127; }
 
+/* ---- codebook weights (ek_codebook, edgekit/compress/codebook.py) ----------------------
+ * Indices are read 32 bits at a time (the streams carry 3 bytes of padding). A unit is
+ * two indices (a | c << b); as a word it holds code[a] and code[c] in int16 lanes, the
+ * form SXTB16 gives an int8 weight word: b <= 2 one table entry, b >= 3 two. */
+static inline uint32_t ek_load_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
+
+/* the code of index i (entry i's low lane when b <= 2) */
+static inline int32_t ek_cb_code(const int32_t *t, int b, uint32_t i) {
+    return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];
+}
+
+/* unit j of g (2b bits each) as an int16-pair word */
+static inline __attribute__((always_inline)) int32_t ek_cb_unit(uint32_t g, const int32_t *t,
+                                                                const int b, int j) {
+    if (b <= 2) return t[(g >> (2 * b * j)) & ((1u << (2 * b)) - 1)];
+    const uint32_t m = (1u << b) - 1;
+    const int32_t lo = t[(g >> (2 * b * j)) & m], hi = t[(g >> (2 * b * j + b)) & m];
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
 /* The part of a pooling window inside the input: rows [ys, ye), columns [xs, xe). */
 typedef struct { int32_t ys, ye, xs, xe; } ek_window;
 

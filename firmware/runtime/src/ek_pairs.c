@@ -104,23 +104,7 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
 /* ---- codebook weights -------------------------------------------------------------------
  * A group (4 values of a channel pair) is 4 units of 2 indices, 2b bits each, LSB first:
  * (ch0: v0, v2), (ch0: v1, v3), (ch1: v0, v2), (ch1: v1, v3). On Cortex-M4/M7 each unit
- * becomes one word holding its two codes as int16 lanes, exactly what SXTB16 makes of an
- * int8 word: b <= 2 with one table lookup, b >= 3 with two and a PKHBT. */
-
-static inline uint32_t ek_load_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
-
-/* the code of index i (the low lane of entry i when b <= 2) */
-static inline int32_t cb_code(const int32_t *t, int b, uint32_t i) {
-    return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];
-}
-
-/* unit j of g (2b bits) as an int16-pair word */
-static inline __attribute__((always_inline)) int32_t cb_unit(uint32_t g, const int32_t *t, const int b, int j) {
-    if (b <= 2) return t[(g >> (2 * b * j)) & ((1u << (2 * b)) - 1)];
-    const uint32_t m = (1u << b) - 1;
-    const int32_t lo = t[(g >> (2 * b * j)) & m], hi = t[(g >> (2 * b * j + b)) & m];
-    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
-}
+ * becomes one int16-pair word (ek_cb_unit), fed straight to SMLAD. */
 
 /* acc[2 * vector + channel] += the 2 x 2 dot products over k values; idx: the channel
  * pair's stream (pair) or an odd row's (units 0 and 1 only, 4b bits per group) */
@@ -140,11 +124,11 @@ dot2x2_cb(const int32_t *xb, const uint8_t *idx, const int32_t *t, int32_t k, co
         }
 #if defined(__ARM_FEATURE_DSP)
         const int32_t *x = xb + i;
-        const int32_t w0 = cb_unit(g, t, b, 0), w1 = cb_unit(g, t, b, 1);
+        const int32_t w0 = ek_cb_unit(g, t, b, 0), w1 = ek_cb_unit(g, t, b, 1);
         a00 = ek_smlad(x[0], w0, a00); a00 = ek_smlad(x[1], w1, a00);
         a10 = ek_smlad(x[2], w0, a10); a10 = ek_smlad(x[3], w1, a10);
         if (pair) {
-            const int32_t w2 = cb_unit(g, t, b, 2), w3 = cb_unit(g, t, b, 3);
+            const int32_t w2 = ek_cb_unit(g, t, b, 2), w3 = ek_cb_unit(g, t, b, 3);
             a01 = ek_smlad(x[0], w2, a01); a01 = ek_smlad(x[1], w3, a01);
             a11 = ek_smlad(x[2], w2, a11); a11 = ek_smlad(x[3], w3, a11);
         }
@@ -156,11 +140,11 @@ dot2x2_cb(const int32_t *xb, const uint8_t *idx, const int32_t *t, int32_t k, co
          * sits at n = 2 * (v & 1) + (v >> 1) */
         for (int v = 0; v < 4; v++) {
             const int n = 2 * (v & 1) + (v >> 1);
-            const int32_t wa = cb_code(t, b, (g >> (b * n)) & m);
+            const int32_t wa = ek_cb_code(t, b, (g >> (b * n)) & m);
             a00 += x0[v] * wa;
             a10 += x1[v] * wa;
             if (pair) {
-                const int32_t wb = cb_code(t, b, (g >> (b * (n + 4))) & m);
+                const int32_t wb = ek_cb_code(t, b, (g >> (b * (n + 4))) & m);
                 a01 += x0[v] * wb;
                 a11 += x1[v] * wb;
             }

@@ -83,4 +83,16 @@ void ek_pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *
                         const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                         int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
+/* the pair block for either weight form: int8 filter (pair layout; right shifts only) or
+ * codebook cb (any shifts) */
+static inline void pair_outputs_of(const int32_t *xb, const int8_t *filter, const ek_codebook *cb,
+                                   const int32_t *eb, const ek_quant_params *q,
+                                   const ek_conv_params *p, int32_t k, int32_t cout, int8_t *y0,
+                                   int8_t *y1) {
+    if (cb)
+        ek_pair_outputs_cb(xb, cb, eb, q, p->output_offset, p->act_min, p->act_max, k, cout, y0, y1);
+    else
+        ek_pair_outputs(xb, filter, eb, q, p->output_offset, p->act_min, p->act_max, k, cout, y0, y1);
+}
+
 #endif /* EK_PAIRS_H */
