@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgekit.compress import gptq
-from edgekit.compress.codebook import Codebook, deployed_bytes, family_of, family_ok
+from edgekit.compress.codebook import Codebook, bits_for, deployed_bytes, family_of, family_ok
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
 from edgekit.ir import Graph
@@ -117,24 +117,23 @@ def assign(u: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges[1:-1], u, side="right")
 
 
+def _representatives(u: np.ndarray, idx: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Each bin's int8 representative: the mean of its members (empty: its midpoint)."""
+    reps = [u[idx == k].mean() if np.any(idx == k) else 0.5 * (edges[k] + edges[k + 1])
+            for k in range(len(edges) - 1)]
+    return np.clip(np.round(reps), -127, 127).astype(np.int64)
+
+
 def bin_codes(u: np.ndarray, idx: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each bin's int8 representative (mean of its members), duplicates merged.
-    Returns (codes sorted, index into codes per weight)."""
-    reps = []
-    for k in range(len(edges) - 1):
-        m = idx == k
-        reps.append(u[m].mean() if m.any() else 0.5 * (edges[k] + edges[k + 1]))
-    reps = np.clip(np.round(reps), -127, 127).astype(np.int64)
-    codes, inv = np.unique(reps, return_inverse=True)
+    """The bins' representatives, duplicates merged. Returns (codes sorted, index into
+    codes per weight)."""
+    codes, inv = np.unique(_representatives(u, idx, edges), return_inverse=True)
     return codes, inv[idx]
 
 
 def bin_to_code(u: np.ndarray, edges: np.ndarray, codes: np.ndarray) -> np.ndarray:
     """The index (into codes) of each bin's representative."""
-    idx = assign(u, edges)
-    reps = [np.clip(np.round(u[idx == k].mean() if np.any(idx == k) else 0.5 * (edges[k] + edges[k + 1])),
-                    -127, 127) for k in range(len(edges) - 1)]
-    return np.searchsorted(codes, np.array(reps, np.int64))
+    return np.searchsorted(codes, _representatives(u, assign(u, edges), edges))
 
 
 def decode(w: np.ndarray, codes: np.ndarray, cidx: np.ndarray, axis, s0: np.ndarray,
@@ -264,7 +263,7 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
         res.sensitivity.append([round(v, 6) for v in sens])
         j = int(np.argmax(sens))
         edges = np.insert(edges, j + 1, 0.5 * (edges[j] + edges[j + 1]))
-    cb = Codebook(tuple(int(c) for c in codes), max(1, int(np.ceil(np.log2(max(len(codes), 2))))))
+    cb = Codebook(tuple(int(c) for c in codes), bits_for(len(codes)))
     res.kind, res.bins, res.codes, res.bits = "codebook", k, cb.codes, cb.bits
     res.bytes = deployed_bytes(family_of(layer.op, layer.w.shape), layer.w.shape, cb)
     res.score = score.as_dict()
