@@ -103,46 +103,23 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     # the inner loops (padding taps read the zero point, which then contributes 0)
     w_sum = (wdata.reshape(cout, -1) if node.op == "Conv2D" else wdata.reshape(-1, cout).T)
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
-    cb = _codebook(node, w) if d.codebooks else None
+    cb = codebook.deployable(node.op, w.data, node.attr("depth_multiplier", 1)) if d.codebooks else None
     if cb is not None:                      # indices + decode table instead of int8 weights
         idx = codebook.layer_indices(node.op, wdata, cb)
         packed = np.frombuffer(codebook.pack(codebook.family_of(node.op, wdata.shape), idx, cb.bits), np.uint8)
         iname, tname = d.add("i", "uint8_t", packed), d.add("t", "int32_t", cb.table())
-        bn = d.add("b", "int32_t", eff)
         lines.append(f"static const ek_codebook cb = {{{iname}, {tname}, {cb.bits}}};")
-        lines.append(_ctx(plan, node))
-        if is_pointwise(node, g):
-            lines.append(f"st = ek_conv_1x1_cb_s8(&p, &q, &ctx, &in, {src}, &cb, {bn}, &out, {dst});")
-        elif node.op == "Conv2D":
-            lines.append(f"st = ek_conv_cb_s8(&p, &q, &ctx, &in, {src}, &fd, &cb, {bn}, &out, {dst});")
-        else:
-            lines.append(f"st = ek_dw_conv_cb_s8(&p, &q, &ctx, &in, {src}, &fd, &cb, {bn}, &out, {dst});")
-        return lines
-    if node.op == "Conv2D":
-        wdata = pack_pairs(wdata)
+        weights = "&cb"
     else:
-        wdata = pack_depthwise(wdata, x.shape[-1])
-    wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", eff)
+        packed = pack_pairs(wdata) if node.op == "Conv2D" else pack_depthwise(wdata, x.shape[-1])
+        weights = d.add("w", "int8_t", packed)
+    bn = d.add("b", "int32_t", eff)
     lines.append(_ctx(plan, node))
-    if is_pointwise(node, g):
-        lines.append(f"st = ek_conv_1x1_s8(&p, &q, &ctx, &in, {src}, {wn}, {bn}, &out, {dst});")
-    elif node.op == "Conv2D":
-        lines.append(f"st = ek_conv_s8(&p, &q, &ctx, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
-    else:
-        lines.append(f"st = ek_dw_conv_s8(&p, &q, &ctx, &in, {src}, &fd, {wn}, {bn}, &out, {dst});")
+    kernel = "ek_conv_1x1" if is_pointwise(node, g) else "ek_conv" if node.op == "Conv2D" else "ek_dw_conv"
+    fd_arg = "" if is_pointwise(node, g) else " &fd,"
+    lines.append(f"st = {kernel}{'_cb' if cb else ''}_s8(&p, &q, &ctx, &in, {src},{fd_arg} {weights}, {bn}, "
+                 f"&out, {dst});")
     return lines
-
-
-def _codebook(node: Node, w: Tensor) -> "codebook.Codebook | None":
-    """The layer's codebook when its weights take at most 16 values and a codebook kernel
-    exists for it (conv / 1x1 conv with k % 4 == 0; depthwise with multiplier 1, channels
-    in fours, <= 25 taps)."""
-    if node.op not in ("Conv2D", "DepthwiseConv2D"):
-        return None
-    fam = codebook.family_of(node.op, w.shape)
-    if not codebook.family_ok(fam, w.shape) or (fam == "depthwise" and node.attr("depth_multiplier", 1) != 1):
-        return None
-    return codebook.Codebook.of(w.data)
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:

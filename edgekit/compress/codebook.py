@@ -107,6 +107,19 @@ def family_ok(family: str, shape: tuple[int, ...]) -> bool:
     return True
 
 
+def deployable(op: str, weights: np.ndarray, depth_multiplier: int = 1) -> Codebook | None:
+    """The codebook a layer is deployed with: its int8 weights take at most 16 values and a
+    codebook kernel exists for it (conv / 1x1 conv with k % 4 == 0; depthwise with
+    multiplier 1, channels in fours, <= 25 taps). None: the layer deploys as int8. The
+    code generator and the compression report both decide by this."""
+    if op not in ("Conv2D", "DepthwiseConv2D"):
+        return None
+    fam = family_of(op, weights.shape)
+    if not family_ok(fam, weights.shape) or (fam == "depthwise" and depth_multiplier != 1):
+        return None
+    return Codebook.of(weights)
+
+
 def _pack_stream(seq: np.ndarray, bits: int) -> bytes:
     n = len(seq)
     total = -(-n * bits // 8)
