@@ -77,11 +77,11 @@ def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg
 
 
 def compression_figures(qgraph: Graph) -> dict:
-    """weight_ratio and model_ratio of an int8 graph whose codebook layers are detected
-    from their weights (at most 16 values): float32 bytes of the kernel weights (and, for
-    model_ratio, the biases) over the flash bytes of their deployed form (codebook: packed
-    indices + decode table; otherwise int8), plus int32 biases and per-channel int32
-    multipliers and shifts."""
+    """weight_ratio and model_ratio of an int8 graph as `edgekit codegen` deploys it
+    (codebook.deployable decides which layers are codebooks): float32 bytes of the kernel
+    weights (and, for model_ratio, the biases) over the flash bytes of their deployed form
+    (codebook: packed indices + decode table; otherwise int8), plus int32 biases and
+    per-channel int32 multipliers and shifts."""
     from edgekit.compress import codebook
 
     n_w = n_b = w_bytes = other = 0
@@ -90,11 +90,10 @@ def compression_figures(qgraph: Graph) -> dict:
             continue
         w = qgraph.tensor(n.inputs[1])
         cout = w.shape[-1] if n.op == "DepthwiseConv2D" else w.shape[0]
-        fam = codebook.family_of(n.op, w.shape)
-        cb = codebook.Codebook.of(w.data) if codebook.family_ok(fam, w.shape) else None
+        cb = codebook.deployable(n.op, w.data, n.attr("depth_multiplier", 1))
         n_w += w.size
         n_b += cout
-        w_bytes += codebook.deployed_bytes(fam, w.shape, cb) if cb else w.size
+        w_bytes += codebook.deployed_bytes(codebook.family_of(n.op, w.shape), w.shape, cb) if cb else w.size
         other += 4 * cout + 8 * cout
     return {"kernel_weights": n_w, "weight_bytes": w_bytes, "weight_ratio": round(4 * n_w / w_bytes, 2),
             "model_bytes": w_bytes + other, "model_ratio": round(4 * (n_w + n_b) / (w_bytes + other), 2)}

@@ -168,6 +168,9 @@ def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     assert report["weight_ratio"] == summary["weight_ratio"] > 10
     assert report["kernel_weights"] == 22016 and len(report["layers"]) == 10
     assert all(L["kind"] == "codebook" and L["bits"] == 2 for L in report["layers"])
+    # the bytes are what codegen deploys: FC has no codebook kernel, so it counts as int8
+    assert sum(L["bytes"] for L in report["layers"]) == report["weight_bytes"]
+    assert next(L["bytes"] for L in report["layers"] if L["op"] == "FullyConnected") == 768
     assert report["tflm_check"].startswith("identical")
     g = run("codegen", out / "model.tflite", "-o", tmp_path / "gen", "--json")
     assert g.returncode == 0, g.stderr

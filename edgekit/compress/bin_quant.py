@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgekit.compress import gptq
-from edgekit.compress.codebook import Codebook, bits_for, deployed_bytes, family_of, family_ok
+from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, family_ok
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
 from edgekit.ir import Graph
@@ -239,6 +239,7 @@ def _within(score: Score, cfg: CompressConfig) -> bool:
 
 def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[LayerResult, tuple | None]:
     res = LayerResult(layer.node.name, layer.op, layer.wname, tuple(layer.w.shape), "int8")
+    res.bytes = res.n_weights                     # as int8, until a codebook is kept
     if cfg.method == "kmeans":
         k = cfg.bins.get(layer.node.name, cfg.bins.get("*"))
         if not k:
@@ -265,7 +266,8 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
         edges = np.insert(edges, j + 1, 0.5 * (edges[j] + edges[j + 1]))
     cb = Codebook(tuple(int(c) for c in codes), bits_for(len(codes)))
     res.kind, res.bins, res.codes, res.bits = "codebook", k, cb.codes, cb.bits
-    res.bytes = deployed_bytes(family_of(layer.op, layer.w.shape), layer.w.shape, cb)
+    deployed = deployable(layer.op, q, layer.node.attr("depth_multiplier", 1))
+    res.bytes = deployed_bytes(family_of(layer.op, q.shape), q.shape, deployed) if deployed else q.size
     res.score = score.as_dict()
     return res, (q, s)
 
