@@ -17,11 +17,13 @@ int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_di
     return 4 * in_dims->c + out_dims->c;
 }
 
-/* either weight form: int8 filter, or codebook cb (which always takes the pair path) */
-static ek_status conv_1x1(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                          const ek_dims *in, const int8_t *input, const int8_t *filter,
-                          const ek_codebook *cb, const int32_t *eff_bias, const ek_dims *out,
-                          int8_t *output) {
+/* either weight form: int8 filter, or codebook cb (which always takes the pair path);
+ * pair: the pair block of that form. Inlined into each entry point, where pair is a
+ * constant: int8-only builds do not link the codebook decoder (--gc-sections). */
+static inline __attribute__((always_inline)) ek_status
+conv_1x1(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
+         const int8_t *input, const int8_t *filter, const ek_codebook *cb, ek_pair_fn pair,
+         const int32_t *eff_bias, const ek_dims *out, int8_t *output) {
     const int32_t cin = in->c, cout = out->c;
     const int32_t pixels = in->n * in->h * in->w;
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
@@ -36,7 +38,8 @@ static ek_status conv_1x1(const ek_conv_params *p, const ek_quant_params *q, con
             const int last = px + 1 == pixels;
             prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
-            pair_outputs_of(xb, filter, cb, eff_bias, q, p, cin, cout, y0, last ? 0 : y0 + cout);
+            pair(xb, cb ? (const void *)cb : (const void *)filter, eff_bias, q, p, cin, cout, y0,
+                 last ? 0 : y0 + cout);
         }
         return EK_OK;
     }
@@ -53,7 +56,7 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
                          const ek_dims *in, const int8_t *input,
                          const int8_t *filter, const int32_t *eff_bias,
                          const ek_dims *out, int8_t *output) {
-    return conv_1x1(p, q, ctx, in, input, filter, 0, eff_bias, out, output);
+    return conv_1x1(p, q, ctx, in, input, filter, 0, pair_int8, eff_bias, out, output);
 }
 
 /* Codebook weights (ek_codebook): the same pixel pairs, weights decoded on the fly. */
@@ -61,5 +64,5 @@ ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, c
                             const ek_dims *in, const int8_t *input,
                             const ek_codebook *filter, const int32_t *eff_bias,
                             const ek_dims *out, int8_t *output) {
-    return conv_1x1(p, q, ctx, in, input, 0, filter, eff_bias, out, output);
+    return conv_1x1(p, q, ctx, in, input, 0, filter, pair_cb, eff_bias, out, output);
 }

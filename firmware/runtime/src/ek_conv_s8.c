@@ -46,11 +46,13 @@ static void gather(const ek_conv_params *p, const ek_dims *in, const int8_t *x, 
     }
 }
 
-/* either weight form: int8 filter, or codebook cb (which always takes the pair path) */
-static ek_status conv(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                      const ek_dims *in, const int8_t *input, const ek_dims *fd,
-                      const int8_t *filter, const ek_codebook *cb, const int32_t *eff_bias,
-                      const ek_dims *out, int8_t *output) {
+/* either weight form: int8 filter, or codebook cb (which always takes the pair path);
+ * pair: the pair block of that form. Inlined into each entry point, where pair is a
+ * constant: int8-only builds do not link the codebook decoder (--gc-sections). */
+static inline __attribute__((always_inline)) ek_status
+conv(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
+     const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_codebook *cb,
+     ek_pair_fn pair, const int32_t *eff_bias, const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t k = kh * kw * cin;
     if (fd->c != cin || fd->n != cout || input == output ||
@@ -73,7 +75,8 @@ static ek_status conv(const ek_conv_params *p, const ek_quant_params *q, const e
                 if (!last) gather(p, in, x, kh, kw, (px + 1) / out->w, (px + 1) % out->w, col1);
                 prep2(col0, last ? col0 : col1, k, xb);
                 int8_t *y0 = y + (int64_t)px * cout;
-                pair_outputs_of(xb, filter, cb, eff_bias, q, p, k, cout, y0, last ? 0 : y0 + cout);
+                pair(xb, cb ? (const void *)cb : (const void *)filter, eff_bias, q, p, k, cout, y0,
+                     last ? 0 : y0 + cout);
             }
             continue;
         }
@@ -90,7 +93,7 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                      const ek_dims *in, const int8_t *input,
                      const ek_dims *fd, const int8_t *filter, const int32_t *eff_bias,
                      const ek_dims *out, int8_t *output) {
-    return conv(p, q, ctx, in, input, fd, filter, 0, eff_bias, out, output);
+    return conv(p, q, ctx, in, input, fd, filter, 0, pair_int8, eff_bias, out, output);
 }
 
 /* Codebook weights (ek_codebook): the same column pairs, weights decoded on the fly. */
@@ -98,5 +101,5 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
                         const ek_dims *in, const int8_t *input,
                         const ek_dims *fd, const ek_codebook *filter, const int32_t *eff_bias,
                         const ek_dims *out, int8_t *output) {
-    return conv(p, q, ctx, in, input, fd, 0, filter, eff_bias, out, output);
+    return conv(p, q, ctx, in, input, fd, 0, filter, pair_cb, eff_bias, out, output);
 }

@@ -178,11 +178,19 @@ static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek
             }
 }
 
-/* the kernel for either weight form: int8 filter, or codebook cb (grouped layout) */
-static ek_status dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                        const ek_dims *in, const int8_t *input, const ek_dims *fd,
-                        const int8_t *filter, const ek_codebook *cb, const int32_t *eb,
-                        const ek_dims *out, int8_t *output) {
+/* one output pixel from codebook weights (pixel_cb's signature) */
+typedef void (*dw_cb_fn)(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w,
+                         const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                         int32_t cout, int rs, int8_t *yp);
+
+/* the kernel for either weight form: int8 filter, or codebook cb (grouped layout) with
+ * pixel_cb passed as cb_pixel. Inlined into each entry point, where cb_pixel is a
+ * constant: the int8 kernel does not reference the decoder, so int8-only builds do not
+ * link it (-ffunction-sections, --gc-sections). */
+static inline __attribute__((always_inline)) ek_status
+dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
+       const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_codebook *cb,
+       dw_cb_fn cb_pixel, const int32_t *eb, const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t mult = cout / cin;
     const int32_t row = in->w * cin;
@@ -232,7 +240,7 @@ static ek_status dw_run(const ek_conv_params *p, const ek_quant_params *q, const
                 }
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
                 if (cb)
-                    pixel_cb(taps, n_taps, cb, eb, q, p, cout, mode != 0, yp);
+                    cb_pixel(taps, n_taps, cb, eb, q, p, cout, mode != 0, yp);
                 else if (!group || mode == 0)
                     pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
                 else if (n_taps == 9 && mode == 1)   /* 3x3: taps unrolled */
@@ -251,12 +259,12 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                         const ek_dims *in, const int8_t *input,
                         const ek_dims *fd, const int8_t *filter, const int32_t *eb,
                         const ek_dims *out, int8_t *output) {
-    return dw_run(p, q, ctx, in, input, fd, filter, 0, eb, out, output);
+    return dw_run(p, q, ctx, in, input, fd, filter, 0, 0, eb, out, output);
 }
 
 ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                            const ek_dims *in, const int8_t *input,
                            const ek_dims *fd, const ek_codebook *filter, const int32_t *eb,
                            const ek_dims *out, int8_t *output) {
-    return dw_run(p, q, ctx, in, input, fd, 0, filter, eb, out, output);
+    return dw_run(p, q, ctx, in, input, fd, 0, filter, pixel_cb, eb, out, output);
 }

@@ -83,16 +83,25 @@ void ek_pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *
                         const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                         int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
-/* the pair block for either weight form: int8 filter (pair layout; right shifts only) or
- * codebook cb (any shifts) */
-static inline void pair_outputs_of(const int32_t *xb, const int8_t *filter, const ek_codebook *cb,
-                                   const int32_t *eb, const ek_quant_params *q,
-                                   const ek_conv_params *p, int32_t k, int32_t cout, int8_t *y0,
-                                   int8_t *y1) {
-    if (cb)
-        ek_pair_outputs_cb(xb, cb, eb, q, p->output_offset, p->act_min, p->act_max, k, cout, y0, y1);
-    else
-        ek_pair_outputs(xb, filter, eb, q, p->output_offset, p->act_min, p->act_max, k, cout, y0, y1);
+/* The pair block of one weight form behind one signature (w: an int8 filter or an
+ * ek_codebook). Kernels take it as a pointer, so a build links only the forms it calls
+ * (-ffunction-sections, --gc-sections): int8 models carry no codebook decoder. */
+typedef void (*ek_pair_fn)(const int32_t *xb, const void *w, const int32_t *eb,
+                           const ek_quant_params *q, const ek_conv_params *p, int32_t k,
+                           int32_t cout, int8_t *y0, int8_t *y1);
+
+static inline void pair_int8(const int32_t *xb, const void *w, const int32_t *eb,
+                             const ek_quant_params *q, const ek_conv_params *p, int32_t k,
+                             int32_t cout, int8_t *y0, int8_t *y1) {
+    ek_pair_outputs(xb, (const int8_t *)w, eb, q, p->output_offset, p->act_min, p->act_max, k,
+                    cout, y0, y1);
+}
+
+static inline void pair_cb(const int32_t *xb, const void *w, const int32_t *eb,
+                           const ek_quant_params *q, const ek_conv_params *p, int32_t k,
+                           int32_t cout, int8_t *y0, int8_t *y1) {
+    ek_pair_outputs_cb(xb, (const ek_codebook *)w, eb, q, p->output_offset, p->act_min,
+                       p->act_max, k, cout, y0, y1);
 }
 
 #endif /* EK_PAIRS_H */
