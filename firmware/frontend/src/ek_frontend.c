@@ -1,0 +1,82 @@
+/* ek_frontend: streaming framing, the ring of MFCC frames and the int8 model window.
+ * See ek_frontend.h. The frame math is in ek_mfcc_f32.c / ek_mfcc_q.c. */
+#include "ek_frontend.h"
+
+#include <string.h>
+
+int32_t ek_log2_q24(uint64_t v) {
+    const int n = 63 - __builtin_clzll(v);
+    const uint32_t f = n >= 30 ? (uint32_t)(v >> (n - 30)) : (uint32_t)(v << (30 - n));
+    const int idx = (f >> 22) & 255;
+    const int32_t frac = (int32_t)(f & ((1u << 22) - 1));
+    const int32_t a = ek_fe_log2_q24[idx], b = ek_fe_log2_q24[idx + 1];
+    return (int32_t)(n << 24) + a + (int32_t)(((int64_t)(b - a) * frac) >> 22);
+}
+
+void ek_fe_reset(ek_frontend *fe) { memset(fe, 0, sizeof *fe); }
+
+static int next_slot(ek_frontend *fe) {
+    if (fe->count < EK_FE_FRAMES) return (fe->head + fe->count++) % EK_FE_FRAMES;
+    const int slot = fe->head;
+    fe->head = (fe->head + 1) % EK_FE_FRAMES;
+    return slot;
+}
+
+int ek_fe_push(ek_frontend *fe, const int16_t *x, int n, int32_t norm) {
+    int frames = 0;
+    if (norm < 1) norm = 1;
+    while (n > 0) {
+        int take = EK_FE_FRAME - fe->fill;
+        if (take > n) take = n;
+        memcpy(fe->buf + fe->fill, x, (size_t)take * sizeof *x);
+        fe->fill += take;
+        x += take;
+        n -= take;
+        if (fe->fill == EK_FE_FRAME) {
+            const int slot = next_slot(fe);
+            ek_mfcc_frame(fe->buf, norm, fe->feat[slot]);
+            fe->log_norm[slot] = ek_log2_q24((uint64_t)norm);
+            memmove(fe->buf, fe->buf + EK_FE_HOP, (EK_FE_FRAME - EK_FE_HOP) * sizeof *x);
+            fe->fill = EK_FE_FRAME - EK_FE_HOP;
+            frames++;
+        }
+    }
+    return frames;
+}
+
+static int8_t clamp_s8(int32_t v) { return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
+
+#ifdef EK_FE_FIXED
+/* c in Q20; round(c / scale) with a Q24 reciprocal; c0 shifted by the normaliser change
+ * (sum of DCT row 0, Q30, times the log2 difference, Q24 -> Q54 -> Q20) */
+static void quantize_frame(const ek_fe_coeff *c, int32_t dlog2, float scale, int32_t zp, int8_t *out) {
+    const int64_t inv = (int64_t)(16777216.0 / (double)scale + 0.5);
+    for (int k = 0; k < EK_FE_COEFFS; k++) {
+        int64_t v = c[k];
+        if (k == 0) v += (EK_FE_DCT0_SUM_Q30 * (int64_t)dlog2 + (1LL << 33)) >> 34;
+        out[k] = clamp_s8((int32_t)((v * inv + (1LL << 43)) >> 44) + zp);
+    }
+}
+#else
+#include <math.h>
+static void quantize_frame(const ek_fe_coeff *c, int32_t dlog2, float scale, int32_t zp, int8_t *out) {
+    const float inv = 1.0f / scale;
+    for (int k = 0; k < EK_FE_COEFFS; k++) {
+        float v = c[k];
+        if (k == 0) v += EK_FE_DCT0_SUM_LN2 * ((float)dlog2 * (1.0f / 16777216.0f));
+        out[k] = clamp_s8((int32_t)floorf(v * inv + 0.5f) + zp);
+    }
+}
+#endif
+
+void ek_fe_window_s8(const ek_frontend *fe, int32_t norm, float scale, int32_t zero_point,
+                     int8_t *out) {
+    const int missing = EK_FE_FRAMES - fe->count;
+    const int32_t log_target = ek_log2_q24((uint64_t)(norm < 1 ? 1 : norm));
+    memset(out, clamp_s8(zero_point), (size_t)missing * EK_FE_COEFFS);
+    for (int t = 0; t < fe->count; t++) {
+        const int slot = (fe->head + t) % EK_FE_FRAMES;
+        quantize_frame(fe->feat[slot], fe->log_norm[slot] - log_target, scale, zero_point,
+                       out + (missing + t) * EK_FE_COEFFS);
+    }
+}
