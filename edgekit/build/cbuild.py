@@ -44,24 +44,36 @@ def write_model(gen: Generated, d: Path) -> None:
     (d / "ek_app_model.h").write_text(
         f'#include "{p}.h"\n#define EKM_ARENA_SIZE {p.upper()}_ARENA_SIZE\n'
         f"#define EKM_INPUT_SIZE {p.upper()}_INPUT_SIZE\n#define EKM_OUTPUT_SIZE {p.upper()}_OUTPUT_SIZE\n"
-        f"#define EKM_INPUT {p}_input\n#define EKM_OUTPUT {p}_output\n#define EKM_INVOKE {p}_invoke\n")
+        f"#define EKM_INPUT {p}_input\n#define EKM_OUTPUT {p}_output\n#define EKM_INVOKE {p}_invoke\n"
+        f"#define EKM_INPUT_SCALE {p.upper()}_INPUT_SCALE\n#define EKM_INPUT_ZERO_POINT {p.upper()}_INPUT_ZERO_POINT\n"
+        f"#define EKM_OUTPUT_SCALE {p.upper()}_OUTPUT_SCALE\n"
+        f"#define EKM_OUTPUT_ZERO_POINT {p.upper()}_OUTPUT_ZERO_POINT\n")
 
 
-def build(gen: Generated, target: Target, workdir: Path, app: Path | None = None,
-          extra_cflags: tuple[str, ...] = (), opt: str = "-O2") -> Path:
-    """Build the batch runner (or `app`) for target in workdir; returns the executable."""
+def build(gen: Generated | None, target: Target, workdir: Path, app: Path | None = None,
+          extra_cflags: tuple[str, ...] = (), opt: str = "-O2", extra_srcs: tuple[Path, ...] = (),
+          extra_files: dict[str, str] | None = None, includes: tuple[Path, ...] = ()) -> Path:
+    """Build the batch runner (or `app`, plus `extra_srcs`) for target in workdir, with
+    the generated model (if any) and `extra_files` written to workdir/model; returns the
+    executable."""
     cc = _need(target.cc, "gcc" if target.cc == "gcc" else "gcc-arm-none-eabi libnewlib-arm-none-eabi")
     model_dir = workdir / "model"
-    write_model(gen, model_dir)
-    srcs = [*runtime_sources(), *sorted(model_dir.glob("*.c")), app or FIRMWARE / "app" / "ek_run_batch.c"]
+    model_dir.mkdir(parents=True, exist_ok=True)
+    if gen is not None:
+        write_model(gen, model_dir)
+    for name, text in (extra_files or {}).items():
+        (model_dir / name).write_text(text)
+    srcs = [*(runtime_sources() if gen is not None else []), *sorted(model_dir.glob("*.c")),
+            *extra_srcs, app or FIRMWARE / "app" / "ek_run_batch.c"]
     flags = ["-std=c99", "-Wall", "-Wextra", "-Werror", opt, *target.cflags, *extra_cflags,
-             f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{model_dir}"]
+             f"-I{RUNTIME / 'include'}", f"-I{RUNTIME / 'src'}", f"-I{model_dir}",
+             *(f"-I{p}" for p in includes)]
     exe = workdir / ("model.elf" if target.emulated else "model.exe")
     if target.emulated:
         srcs.append(FIRMWARE / "mps2" / "startup.c")
         flags += ["--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
                   f"-T{FIRMWARE / 'mps2' / 'mps2.ld'}", "-Wl,--gc-sections"]
-    cmd = [cc, *flags, *map(str, srcs), "-o", str(exe)]
+    cmd = [cc, *flags, *map(str, srcs), "-o", str(exe), "-lm"]
     # run in workdir: side outputs such as -fstack-usage's .su files land there
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     if r.returncode != 0:

@@ -1,0 +1,1 @@
+"""Deployment: boards, the KWS firmware, PlatformIO projects, `edgekit deploy`."""
