@@ -19,6 +19,8 @@ examples:
   edgekit inspect samples/kws_ref_model.keras
   edgekit synth samples/kws_ref_model.keras -o synth.npz
   edgekit quantize samples/kws_ref_model.keras --data-free -o kws_int8.tflite
+  edgekit deploy samples/kws_ref_model.keras --board mps2-an386 --wav samples/wavs/*.wav
+  edgekit boards
   edgekit codegen kws_int8.tflite -o kws_c/
   edgekit run kws_int8.tflite --board mps2-an386 --input x.npy --output y.npy --check
   edgekit profile kws_int8.tflite --board mps2-an386
@@ -125,6 +127,42 @@ def _parser() -> argparse.ArgumentParser:
     _synth_args(s)
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     s.set_defaults(func=cmd_compress)
+
+    s = sub.add_parser("deploy", help="the whole job: synth -> compress -> int8 -> C -> "
+                       "PlatformIO firmware -> run on the board (QEMU for emulated boards)",
+                       description="Compress MODEL with no data (BatchNorm-synthesized calibration, "
+                       "codebook weights, int8 activations), generate C, write a PlatformIO project "
+                       "with the KWS firmware (MFCC front end, streaming detector) to OUT, build it "
+                       "with `pio run` and, on emulated boards, run it in QEMU on the wavs: one line "
+                       "`<wav>: <label> <score>` per wav (the firmware's classification of the clip), "
+                       "the streaming detections over all wavs played back to back, and a summary. "
+                       "Flash and RAM are checked against the board before building. An int8 "
+                       ".tflite is deployed as it is.")
+    s.add_argument("model", help="model file (.keras, .h5, .pt2, .tflite)")
+    s.add_argument("--board", required=True, help="board name (`edgekit boards`) or a board .toml file")
+    s.add_argument("--wav", nargs="+", default=[], metavar="WAV",
+                   help="16 kHz 16-bit mono wavs to run on an emulated board")
+    s.add_argument("-o", "--output", default="deploy_out", help="project directory (default deploy_out; "
+                   "replaced as a whole)")
+    s.add_argument("--labels", help="class names: a comma list or a file with one per line "
+                   "(default: MODEL's <stem>.labels.txt); names starting with _ are background")
+    s.add_argument("--method", choices=("kmeans", "binquant"), default="kmeans",
+                   help="weight compression (default kmeans: --bins codes per layer)")
+    s.add_argument("--bins", type=int, default=8, help="codebook size per layer (2-16, default 8)")
+    s.add_argument("--max-drop", type=float, default=3.0, help="proxy budget for --method binquant")
+    s.add_argument("--no-build", action="store_true", help="write the project only (real boards offline)")
+    s.add_argument("--no-verify", action="store_true",
+                   help="skip the self-check of the generated model on the board's core")
+    s.add_argument("--no-count", action="store_true", help="skip instruction counting in QEMU")
+    _synth_args(s)
+    s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    s.set_defaults(func=cmd_deploy)
+
+    s = sub.add_parser("boards", help="list the supported boards and their limits",
+                       description="One row per board file in boards/: core, FPU/DSP, clock, flash, "
+                       "RAM, front end, audio source, emulator, PlatformIO platform.")
+    s.add_argument("--json", action="store_true", help="print the list as JSON")
+    s.set_defaults(func=cmd_boards)
 
     s = sub.add_parser("codegen", help="generate C for an int8 model (no interpreter, planned arena)",
                        description="Emit NAME.h (arena size, I/O shapes and quantization, invoke), "
@@ -305,6 +343,39 @@ def cmd_compress(args) -> int:
     out = run_compress(args.model, args.output, ccfg, _synth_cfg(args), args.calib,
                        verify=not args.no_verify)
     _print_summary(out, args.json, "compress")
+    return 0
+
+
+def cmd_deploy(args) -> int:
+    from edgekit.compress import CompressConfig
+    from edgekit.pipeline import run_deploy
+
+    if not 2 <= args.bins <= 16:
+        raise InputError("--bins must be between 2 and 16")
+    ccfg = CompressConfig(max_drop=args.max_drop, method=args.method,
+                          bins={"*": args.bins} if args.method == "kmeans" else {})
+    out = run_deploy(args.model, args.board, args.output, args.wav, ccfg=ccfg, synth_cfg=_synth_cfg(args),
+                     labels=args.labels, build=not args.no_build, verify=not args.no_verify,
+                     count=not args.no_count)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    from edgekit.report import print_deploy
+
+    print_deploy(out)
+    return 0
+
+
+def cmd_boards(args) -> int:
+    from edgekit.deploy.boards import list_boards
+
+    boards = [b.as_dict() for b in list_boards()]
+    if args.json:
+        print(json.dumps(boards, indent=2))
+        return 0
+    from edgekit.report import print_boards
+
+    print_boards(boards)
     return 0
 
 

@@ -228,3 +228,134 @@ def run_on_board(model: str, board: str, input_npy: str, output_npy: str, check:
         if diff:
             out["first_mismatch"] = diff
     return out
+
+
+def resolve_labels(model: str, labels: str | None, n: int) -> list[str]:
+    """Class names: --labels (a comma list or a file, one per line), else MODEL's
+    sidecar `<stem>.labels.txt`, else class0..N-1. Names starting with '_' are
+    background classes (never reported as detections)."""
+    import os
+
+    src = labels
+    if src is None:
+        side = os.path.splitext(model)[0] + ".labels.txt"
+        src = side if os.path.isfile(side) else None
+    if src is None:
+        return [f"class{i}" for i in range(n)]
+    if os.path.isfile(src):
+        names = [ln.strip() for ln in open(src, encoding="utf-8") if ln.strip()]
+    else:
+        names = [s.strip() for s in src.split(",") if s.strip()]
+    if len(names) != n or any(not s.isprintable() or " " in s for s in names):
+        raise InputError(f"labels: need {n} names without spaces (the model has {n} outputs), got {len(names)}")
+    return names
+
+
+def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Graph, dict, np.ndarray]:
+    """float graph -> synthetic set -> codebook weights -> int8 graph, with the figures."""
+    from edgekit.compress import compress_graph
+
+    sx = synthesize(graph, synth_cfg).x
+    r = compress_graph(graph, sx, ccfg)
+    qgraph = quantize_graph(r.graph, sx, fixed=r.fixed)
+    info = {"method": ccfg.method, **compression_figures(qgraph),
+            "layers": " ".join(f"{L.node.split('/')[-1]}:{L.bits}b" for L in r.layers)}
+    return qgraph, info, sx
+
+
+def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
+               synth_cfg: SynthConfig = SynthConfig(), labels: str | None = None, kws_cfg=None,
+               build: bool = True, run: bool = True, verify: bool = True, count: bool = True) -> dict:
+    """model -> (synth -> compress -> int8) -> C -> PlatformIO project in OUT -> pio run
+    -> run in QEMU on the wavs (emulated boards). OUT is written atomically."""
+    import json
+    import os
+    import shutil
+    from pathlib import Path
+
+    from edgekit.audio import read_wav
+    from edgekit.build.profile import elf_sizes
+    from edgekit.build.targets import get_target
+    from edgekit.codegen.emit import generate
+    from edgekit.deploy import checks
+    from edgekit.deploy.boards import get_board
+    from edgekit.deploy.firmware import KwsConfig, frontend_flags
+    from edgekit.deploy.platformio import pio_run, write_project
+    from edgekit.ir.summary import is_quantized
+
+    kws_cfg = kws_cfg or KwsConfig()
+    board = get_board(board_name)
+    for w in wavs:
+        read_wav(w)                                   # every wav checked before any work
+    if wavs and not board.emulated and run:
+        raise InputError(f"{board.name} is a real board: wavs run on emulated boards only "
+                         "(flash it with `pio run -t upload` in the output directory)")
+    t0 = time.perf_counter()
+    graph = load_model(model)
+    n_out = graph.tensor(graph.outputs[0]).size
+    names = resolve_labels(model, labels, n_out)
+    summary: dict = {"model": model, "board": board.name, "core": board.core, "frontend": board.frontend,
+                     "output": out_dir}
+    if is_quantized(graph):
+        qgraph, sx = graph, None
+        summary["compression"] = {"method": "none (int8 model given)", **compression_figures(qgraph)}
+    else:
+        from edgekit.compress import CompressConfig
+
+        qgraph, summary["compression"], sx = compress_for_deploy(graph, ccfg or CompressConfig(), synth_cfg)
+    gen = generate(qgraph, "kws")
+    summary["estimate"] = checks.estimate(gen)
+    checks.check_fits(board, summary["estimate"], exact=False)
+    target = get_target(board.emulator) if board.emulated else None
+    if verify and target is not None:
+        x = sx[:8] if sx is not None else np.random.default_rng(0).standard_normal(
+            (8, *qgraph.tensor(qgraph.inputs[0]).shape[1:])).astype(np.float32)
+        summary["verification"] = checks.verify_on_board(qgraph, gen, target, x)
+    with atomic_dir(out_dir) as tmp:
+        write_project(Path(tmp), board, gen, names, kws_cfg, frontend_flags(board.frontend))
+        data = export_tflite(qgraph, "edgekit deploy (data-free)")
+        with open(os.path.join(tmp, "model.tflite"), "wb") as f:
+            f.write(data)
+        if build:
+            elf = pio_run(Path(tmp))
+            sizes = elf_sizes(elf)
+            summary["flash_bytes"], summary["ram_bytes"] = sizes["flash_bytes"], sizes["static_ram_bytes"]
+            checks.check_fits(board, {"flash_bytes": summary["flash_bytes"], "ram_bytes": summary["ram_bytes"]},
+                              exact=True)
+            shutil.copy(elf, os.path.join(tmp, "firmware.elf"))
+        summary["build_seconds"] = round(time.perf_counter() - t0, 2)
+        with open(os.path.join(tmp, "deploy.json"), "w") as f:
+            json.dump({k: v for k, v in summary.items() if k != "output"}, f, indent=2)
+            f.write("\n")
+    if build and run and board.emulated and wavs:
+        summary.update(_run_wavs(Path(out_dir) / "firmware.elf", target, board, wavs, count))
+    summary["seconds"] = round(time.perf_counter() - t0, 2)
+    return summary
+
+
+def _run_wavs(elf, target, board, wavs: list[str], count: bool) -> dict:
+    """The firmware in QEMU on the wavs (in a scratch dir: semihosting files land there)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from edgekit.build.profile import _symbol, build_plugin
+    from edgekit.deploy.firmware import run_kws
+
+    with tempfile.TemporaryDirectory() as d:
+        exe = Path(d) / "firmware.elf"
+        shutil.copy(elf, exe)
+        plugin = None
+        if count:
+            lib = build_plugin(Path(d))
+            plugin = ["-plugin", f"{lib},mark={_symbol(exe, 'ek_layer_mark'):#x},out={Path(d) / 'counts.txt'}"]
+        r = run_kws(exe, target, wavs, plugin=plugin)
+        marks = [int(v.split()[1]) for v in (Path(d) / "counts.txt").read_text().splitlines()
+                 if v.startswith("mark")] if count else []
+    out = {"clips": [{"wav": w, "label": lb, "score": s} for w, (lb, s) in zip(wavs, r["clips"])],
+           "detections": r["detections"], "stream_ms": r["stream_ms"], "inferences": r["inferences"]}
+    if len(marks) == 2 and r["stream_ms"]:
+        per_s = (marks[1] - marks[0]) / (r["stream_ms"] / 1000)
+        out["instructions_per_second_audio"] = int(per_s)
+        out["realtime_load"] = round(per_s / board.clock_hz, 3)
+    return out

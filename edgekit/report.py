@@ -80,3 +80,46 @@ def print_profile(p: dict) -> None:
     con.print(t)
     con.print(f"flash {p['flash_bytes']:,} B (whole ELF: code + model parameters {p['model_parameter_bytes']:,} B); "
               f"RAM {p['ram_bytes']:,} B (arena {p['arena_bytes']:,} + stack ~{p['stack_bytes_estimate']:,})")
+
+
+def print_boards(boards: list[dict]) -> None:
+    t = Table(title="boards", title_justify="left")
+    for col in ("board", "core", "FPU", "DSP", "clock", "flash", "RAM", "front end", "audio", "runs on"):
+        t.add_column(col, overflow="fold")
+    for b in boards:
+        t.add_row(b["name"], b["core"], "yes" if b["fpu"] else "no", "yes" if b["dsp"] else "no",
+                  f"{b['clock_hz'] / 1e6:g} MHz", f"{b['flash_bytes'] // 1024:,} KB",
+                  f"{b['ram_bytes'] // 1024:,} KB", b["frontend"], b["audio"],
+                  f"QEMU {b['emulator']}" if b["emulator"] else f"PlatformIO {b['pio_platform']}/{b['pio_board']}")
+    _console().print(t)
+
+
+def print_deploy(out: dict) -> None:
+    con = _console()
+    for c in out.get("clips", []):
+        con.print(f"{c['wav']}: {c['label']} {c['score']:.3f}", highlight=False)
+    for d in out.get("detections", []):
+        con.print(f"detected {d['label']} {d['score']:.3f} at {d['ms']} ms", highlight=False)
+    t = Table(title=f"deploy: {out['board']} ({out['core']})", title_justify="left")
+    t.add_column("item")
+    t.add_column("value", justify="right")
+    c = out["compression"]
+    t.add_row("compression", f"{c['method']}: weights {c['weight_ratio']}x, model {c['model_ratio']}x "
+              f"({c['model_bytes']:,} B)")
+    if "flash_bytes" in out:
+        t.add_row("flash (arm-none-eabi-size)", f"{out['flash_bytes']:,} B")
+        t.add_row("static RAM", f"{out['ram_bytes']:,} B")
+    else:
+        t.add_row("flash / RAM (estimate)", f"{out['estimate']['flash_bytes']:,} B / "
+                  f"{out['estimate']['ram_bytes']:,} B")
+    if "verification" in out:
+        t.add_row("self-check vs NumPy reference", out["verification"])
+    if "instructions_per_second_audio" in out:
+        t.add_row("instructions / s of audio", f"{out['instructions_per_second_audio']:,}")
+        t.add_row("real-time load at board clock", f"{out['realtime_load'] * 100:.0f} % (1 insn/cycle)")
+    if "inferences" in out and out["inferences"] is not None:
+        t.add_row("stream", f"{out['stream_ms']:,} ms, {out['inferences']} inferences, "
+                  f"{len(out['detections'])} detections")
+    t.add_row("project", out["output"])
+    t.add_row("time", f"{out['seconds']} s")
+    con.print(t)

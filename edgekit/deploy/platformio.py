@@ -1,0 +1,179 @@
+"""PlatformIO projects for the KWS firmware, and `pio run` on them, offline.
+
+Emulated boards use edgekit's own local platform (firmware/platformio/edgekit-mps2) and
+the system arm-none-eabi toolchain wrapped as a local package; PlatformIO's core tool
+SCons comes from PyPI (the `scons` pin) laid out as the `tool-scons` package, so no
+registry access is needed (../shared/notes/toolchain.md has the recipe). Real boards get
+a project for PlatformIO's own platform (nordicnrf52, ststm32, raspberrypi): it builds on
+a machine that can reach the PlatformIO registry.
+
+Layout of a project:
+  platformio.ini
+  include/   generated headers (model, ek_app_model.h, front-end tables, KWS config)
+  src/       generated model C, front-end tables, the KWS app and its audio source
+  lib/edgekit_runtime, lib/edgekit_frontend   edgekit's C runtime, as libraries
+"""
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, write_model
+from edgekit.codegen.emit import Generated
+from edgekit.deploy.boards import Board
+from edgekit.deploy.firmware import FRONTEND, KWS, KwsConfig, generated_files
+from edgekit.errors import EdgekitError
+
+LOCAL_PLATFORM = FIRMWARE / "platformio" / "edgekit-mps2"
+SCONS_PKG_VERSION = "4.41101.0"   # what PlatformIO 6.2 asks for: SCons 4.11.1
+TOOLCHAIN_PKG_VERSION = "1.120201.0"   # Debian's arm-none-eabi-gcc 12.2.1
+
+
+def core_dir() -> Path:
+    d = os.environ.get("EDGEKIT_PIO_CORE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "edgekit", "platformio")
+    return Path(d)
+
+
+def pio_env() -> dict:
+    env = dict(os.environ)
+    env.update(PLATFORMIO_CORE_DIR=str(core_dir()), PLATFORMIO_DISABLE_UPGRADE_CHECK="true",
+               PLATFORMIO_SETTING_ENABLE_TELEMETRY="No", PLATFORMIO_DISABLE_PROGRESSBAR="true",
+               PLATFORMIO_NO_ANSI="true", PLATFORMIO_SETTING_CHECK_PLATFORMIO_INTERVAL="3650")
+    return env
+
+
+def _pio() -> str:
+    for cand in (Path(os.sys.executable).parent / "pio", shutil.which("pio")):
+        if cand and Path(cand).exists():
+            return str(cand)
+    raise ToolchainError("PlatformIO (pio) not found: install edgekit's dependencies (scripts/setup.sh)")
+
+
+def _prepare_scons(core: Path) -> None:
+    """tool-scons from the installed `scons` wheel, so PlatformIO downloads nothing."""
+    import SCons
+
+    pkg = core / "packages" / "tool-scons"
+    if (pkg / "package.json").exists():
+        return
+    tmp = pkg.with_name(".tool-scons.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    shutil.copytree(Path(SCons.__file__).parent, tmp / "SCons")
+    (tmp / "scons.py").write_text("import sys\nfrom SCons.Script import main\nsys.exit(main())\n")
+    (tmp / "package.json").write_text(json.dumps({"name": "tool-scons", "version": SCONS_PKG_VERSION}))
+    (tmp / ".piopm").write_text(json.dumps({
+        "type": "tool", "name": "tool-scons", "version": SCONS_PKG_VERSION,
+        "spec": {"owner": "platformio", "id": None, "name": "tool-scons", "requirements": None, "uri": None}}))
+    os.replace(tmp, pkg)
+
+
+def _prepare_toolchain(core: Path) -> Path:
+    """The system arm-none-eabi toolchain as a local PlatformIO package (bin/ symlinks)."""
+    gcc = shutil.which("arm-none-eabi-gcc")
+    if not gcc:
+        raise ToolchainError("arm-none-eabi-gcc not found: install it with `apt-get install "
+                             "gcc-arm-none-eabi libnewlib-arm-none-eabi` (or run scripts/setup.sh)")
+    pkg = core / "edgekit-packages" / "toolchain-gccarmnoneeabi"
+    if (pkg / "package.json").exists():
+        return pkg
+    tmp = pkg.with_name(".toolchain.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "bin").mkdir(parents=True)
+    bindir = Path(gcc).resolve().parent
+    for tool in sorted(bindir.glob("arm-none-eabi-*")):
+        (tmp / "bin" / tool.name).symlink_to(tool)
+    (tmp / "package.json").write_text(json.dumps({
+        "name": "toolchain-gccarmnoneeabi", "version": TOOLCHAIN_PKG_VERSION,
+        "description": f"system arm-none-eabi toolchain ({bindir})"}))
+    os.replace(tmp, pkg)
+    return pkg
+
+
+def ini_text(board: Board, frontend_flags: tuple[str, ...], toolchain: Path | None) -> str:
+    cfg = configparser.ConfigParser()
+    env = {"board": board.pio_board,
+           "build_flags": "\n" + "\n".join(["-O2", "-Iinclude", *frontend_flags])}
+    if board.emulated:
+        env["platform"] = f"symlink://{LOCAL_PLATFORM}"
+        env["platform_packages"] = f"\ntoolchain-gccarmnoneeabi@symlink://{toolchain}"
+        env["board_build.ldscript"] = "mps2.ld"
+        env["lib_archive"] = "no"
+    else:
+        env["platform"] = board.pio_platform
+        env["lib_archive"] = "no"
+    if board.pio_framework:
+        env["framework"] = board.pio_framework
+    if board.emulated:
+        env["monitor_speed"] = "115200"
+    cfg[f"env:{board.name}"] = env
+    cfg["platformio"] = {"default_envs": board.name}
+    import io
+
+    buf = io.StringIO()
+    buf.write(f"; Generated by edgekit deploy for board {board.name} ({board.description}).\n"
+              f"; Build: pio run    {'Run in QEMU: pio run -t exec' if board.emulated else 'Flash: pio run -t upload'}\n")
+    cfg.write(buf)
+    return buf.getvalue()
+
+
+def _library(dst: Path, name: str, src: Path, description: str) -> None:
+    shutil.copytree(src / "include", dst / "include")
+    shutil.copytree(src / "src", dst / "src")
+    (dst / "library.json").write_text(json.dumps({
+        "name": name, "version": "0.1.0", "description": description,
+        "build": {"flags": ["-Wall", "-Wextra", "-Werror", "-std=c99"], "includeDir": "include",
+                  "srcDir": "src", "libArchive": False}}, indent=2) + "\n")
+
+
+def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cfg: KwsConfig,
+                  frontend_flags: tuple[str, ...]) -> None:
+    """Everything `pio run` needs, in `out` (a fresh directory)."""
+    inc, src = out / "include", out / "src"
+    write_model(gen, inc)
+    src.mkdir(parents=True)
+    for f in list(inc.glob("*.c")):
+        f.rename(src / f.name)
+    for name, text in generated_files(labels, cfg).items():
+        (src if name.endswith(".c") else inc).joinpath(name).write_text(text)
+    for f in ("ek_kws.c", "ek_kws.h", "ek_audio_wav.c", "ek_audio_wav.h"):
+        shutil.copy(KWS / f, src / f)
+    if board.emulated:
+        shutil.copy(KWS / "ek_kws_main.c", src / "main.c")
+        shutil.copy(FIRMWARE / "mps2" / "startup.c", src / "startup.c")
+        shutil.copy(FIRMWARE / "mps2" / "mps2.ld", out / "mps2.ld")
+    else:
+        shutil.copy(KWS / "arduino" / "main.cpp", src / "main.cpp")
+        (src / "ek_audio_wav.c").unlink()
+        (src / "ek_audio_wav.h").unlink()
+    _library(out / "lib" / "edgekit_runtime", "edgekit_runtime", RUNTIME, "edgekit int8 kernels")
+    _library(out / "lib" / "edgekit_frontend", "edgekit_frontend", FRONTEND, "edgekit MFCC front end")
+    toolchain = _prepare_toolchain(core_dir()) if board.emulated else None
+    (out / "platformio.ini").write_text(ini_text(board, frontend_flags, toolchain))
+
+
+def pio_run(project: Path, timeout: float = 600) -> Path:
+    """`pio run` in the project; returns the firmware ELF."""
+    core = core_dir()
+    core.mkdir(parents=True, exist_ok=True)
+    _prepare_scons(core)
+    try:
+        r = subprocess.run([_pio(), "run", "-d", str(project)], capture_output=True, text=True,
+                           env=pio_env(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise EdgekitError(f"pio run did not finish in {timeout:.0f} s") from None
+    (project / "pio-build.log").write_text(r.stdout + r.stderr)
+    if r.returncode != 0:
+        lines = [ln for ln in (r.stdout + r.stderr).splitlines() if "error" in ln.lower()] or \
+            (r.stdout + r.stderr).strip().splitlines()[-1:]
+        raise EdgekitError(f"pio run failed: {lines[0][:300] if lines else '?'} "
+                           f"(log: {project / 'pio-build.log'})")
+    elfs = sorted((project / ".pio" / "build").glob("*/firmware.elf"))
+    if not elfs:
+        raise EdgekitError(f"pio run produced no firmware.elf (log: {project / 'pio-build.log'})")
+    return elfs[0]
