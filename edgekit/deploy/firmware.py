@@ -14,6 +14,8 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from edgekit.audio.emit import generate_tables
 from edgekit.audio.mfcc import MfccSpec
 from edgekit.build.cbuild import FIRMWARE, build, qemu_cmd
@@ -116,3 +118,21 @@ def run_kws(exe: Path, target: Target, wavs: list[str], timeout: float = 600,
                            f"{len(out['clips'])} of {len(wavs)} clips classified) "
                            f"{(r.stderr.strip().splitlines() or [''])[-1][:200]}")
     return out
+
+
+def run_features(exe: Path, target: Target, clips: np.ndarray, frontend: str,
+                 timeout: float = 600) -> tuple[np.ndarray, np.ndarray]:
+    """Run the front-end-only build on (N, 16000) int16 clips: (int8 windows (N, 49, 10),
+    raw coefficients (N, 49, 10): float32, or Q20 int32 for the fixed path)."""
+    wd = exe.parent
+    (wd / "ek_clips.bin").write_bytes(np.ascontiguousarray(clips, "<i2").tobytes())
+    cmd = qemu_cmd(target, exe) if target.emulated else [str(exe), "ek_clips.bin", "ek_feat.bin"]
+    r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise EdgekitError(f"{target.name}: the front-end run failed (exit {r.returncode})")
+    raw = np.frombuffer((wd / "ek_feat.bin").read_bytes(), np.uint8).reshape(len(clips), -1)
+    spec = MfccSpec()
+    n = spec.frames * spec.coeffs
+    q = raw[:, :n].copy().view(np.int8).reshape(-1, spec.frames, spec.coeffs)
+    c = raw[:, n:].copy().view(np.int32 if frontend == "fixed" else np.float32)
+    return q, c.reshape(-1, spec.frames, spec.coeffs)

@@ -97,8 +97,9 @@ def _prepare_toolchain(core: Path) -> Path:
 
 def ini_text(board: Board, frontend_flags: tuple[str, ...], toolchain: Path | None) -> str:
     cfg = configparser.ConfigParser()
+    audio = [] if board.emulated else ["-DEK_AUDIO_PDM" if board.audio.startswith("pdm") else "-DEK_AUDIO_SERIAL"]
     env = {"board": board.pio_board,
-           "build_flags": "\n" + "\n".join(["-O2", "-Iinclude", *frontend_flags])}
+           "build_flags": "\n" + "\n".join(["-O2", "-Iinclude", *frontend_flags, *audio])}
     if board.emulated:
         env["platform"] = f"symlink://{LOCAL_PLATFORM}"
         env["platform_packages"] = f"\ntoolchain-gccarmnoneeabi@symlink://{toolchain}"

@@ -1,0 +1,90 @@
+"""`edgekit deploy` and `edgekit boards` through the real CLI: PlatformIO builds offline,
+QEMU runs the firmware on wavs, boards that are too small are refused before building,
+projects for real boards have the platformio.ini their board file asks for."""
+from __future__ import annotations
+
+import configparser
+import json
+import subprocess
+import sys
+
+import pytest
+
+from edgekit.build.profile import has_tools
+from edgekit.deploy.boards import list_boards
+from tests.conftest import ROOT, SAMPLES
+
+INT8 = str(SAMPLES / "kws_ref_model_int8.tflite")
+needs_tools = pytest.mark.skipif(not has_tools(), reason="needs arm-none-eabi-gcc and qemu-system-arm")
+
+
+def edgekit(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "edgekit.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_boards_lists_every_board_file():
+    r = edgekit("boards", "--json")
+    assert r.returncode == 0, r.stderr
+    names = {b["name"] for b in json.loads(r.stdout)}
+    assert {"mps2-an386", "mps2-an500", "mps2-an385", "nano33ble", "disco_f746ng", "nucleo_l4r5zi",
+            "rpipico"} <= names
+    assert "Cortex" not in edgekit("boards").stderr and "mps2-an386" in edgekit("boards").stdout
+
+
+@needs_tools
+def test_deploy_int8_on_emulated_m4(tmp_path):
+    out = tmp_path / "proj"
+    wavs = sorted(SAMPLES.glob("wavs/*.wav"))
+    r = edgekit("deploy", INT8, "--board", "mps2-an386", "--wav", *wavs, "-o", out, "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    got = {c["wav"].split("/")[-1].split("_")[0]: c["label"] for c in res["clips"]}
+    assert got["yes"] == "yes" and got["stop"] == "stop" and got["up"] == "up", got
+    assert res["verification"].startswith("identical on 8 inputs")
+    assert 30_000 < res["flash_bytes"] < 200_000 and res["ram_bytes"] > 8_000
+    assert res["instructions_per_second_audio"] > 0 and res["stream_ms"] == 4000
+    for f in ("platformio.ini", "firmware.elf", "model.tflite", "deploy.json", "src/main.c",
+              "lib/edgekit_runtime/library.json", "include/ek_mfcc_tables.h"):
+        assert (out / f).exists(), f
+    # the project builds again with plain `pio run` (what a user does after editing)
+    ini = configparser.ConfigParser()
+    ini.read(out / "platformio.ini")
+    assert ini["env:mps2-an386"]["board"] == "mps2_an386"
+
+
+@needs_tools
+def test_too_small_board_is_refused_before_building(tmp_path):
+    board = (ROOT / "boards" / "mps2-an386.toml").read_text().replace("ram_bytes = 4_194_304",
+                                                                       "ram_bytes = 16_384")
+    (tmp_path / "tiny.toml").write_text(board.replace('name = "mps2-an386"', 'name = "tiny"'))
+    out = tmp_path / "proj"
+    r = edgekit("deploy", INT8, "--board", tmp_path / "tiny.toml", "-o", out)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "model too big for tiny" in r.stderr, r.stderr
+    assert "bytes of RAM, the board has 16,384" in r.stderr and "bytes over" in r.stderr
+    assert not out.exists() and not list(tmp_path.glob(".edgekit-*"))
+
+
+def test_unknown_board_and_bad_wav(tmp_path):
+    r = edgekit("deploy", INT8, "--board", "nosuchboard", "-o", tmp_path / "o")
+    assert r.returncode == 2 and "unknown board 'nosuchboard'" in r.stderr
+    (tmp_path / "bad.wav").write_bytes(b"RIFF")
+    r = edgekit("deploy", INT8, "--board", "mps2-an386", "--wav", tmp_path / "bad.wav", "-o", tmp_path / "o")
+    assert r.returncode == 2 and "not a readable PCM wav" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("board", [b for b in list_boards() if not b.emulated], ids=lambda b: b.name)
+def test_real_board_projects(tmp_path, board):
+    out = tmp_path / "proj"
+    r = edgekit("deploy", INT8, "--board", board.name, "--no-build", "-o", out, "--json")
+    assert r.returncode == 0, r.stderr
+    ini = configparser.ConfigParser()
+    ini.read(out / "platformio.ini")
+    env = ini[f"env:{board.name}"]
+    assert (env["platform"], env["board"], env["framework"]) == (board.pio_platform, board.pio_board,
+                                                                 board.pio_framework)
+    assert ("-DEK_AUDIO_PDM" in env["build_flags"]) == board.audio.startswith("pdm")
+    assert ("-DEK_FE_FIXED" in env["build_flags"]) == (board.frontend == "fixed")
+    assert (out / "src" / "main.cpp").exists() and (out / "include" / "ek_kws_config.h").exists()
