@@ -93,11 +93,12 @@ _STREAM = re.compile(r"^stream (\d+) ms, (\d+) inferences$")
 
 
 def run_kws(exe: Path, target: Target, wavs: list[str], timeout: float = 600,
-            plugin: list[str] | None = None) -> dict:
+            plugin: list[str] | None = None, stream: bool = True) -> dict:
     """Run the KWS firmware over wavs; {'clips': [(label, score)], 'detections': [...],
     'stream_ms', 'inferences'}."""
     wd = exe.parent
-    (wd / "ek_wavs.txt").write_text("".join(str(Path(w).resolve()) + "\n" for w in wavs))
+    (wd / "ek_wavs.txt").write_text(("" if stream else "#no-stream\n") +
+                                    "".join(str(Path(w).resolve()) + "\n" for w in wavs))
     cmd = qemu_cmd(target, exe, plugin) if target.emulated else [str(exe), "ek_wavs.txt"]
     try:
         r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=timeout)

@@ -7,6 +7,7 @@
  * Then plays all wavs back to back as one stream through ek_kws and prints each
  * detection:    detected <label> <score> at <ms>
  * and finally:  stream <ms> ms, <inferences> inferences
+ * A line "#no-stream" in the list skips the stream (classification benchmarks).
  * Scores are per mille. A marker call (ek_layer_mark) brackets the stream so the QEMU
  * instruction counter can measure instructions per second of audio. */
 #include <stdio.h>
@@ -22,10 +23,14 @@ static uint8_t arena[EKM_ARENA_SIZE] __attribute__((aligned(16)));
 static int16_t clip[EK_FE_CLIP];
 static ek_kws kws;
 
+static int stream_enabled = 1;
+
+/* next wav path; lines starting with '#' are directives ("#no-stream": classify only) */
 static int next_path(FILE *list, char *path, int cap) {
     while (fgets(path, cap, list)) {
         path[strcspn(path, "\r\n")] = 0;
-        if (path[0]) return 1;
+        if (!strcmp(path, "#no-stream")) stream_enabled = 0;
+        if (path[0] && path[0] != '#') return 1;
     }
     return 0;
 }
@@ -90,7 +95,7 @@ int main(int argc, char **argv) {
     FILE *list = fopen(list_path, "r");
     if (!list) return 2;
     int rc = classify_all(list);
-    if (!rc) {
+    if (!rc && stream_enabled) {
         rewind(list);
         rc = stream_all(list);
     }
