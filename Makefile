@@ -9,15 +9,20 @@ EVAL_Y := $(ASSETS)/eembc_kws01/kws01_labels_1000.npy
 export EDGEKIT_QUIET ?=
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup demo test test-slow bench clean
+.PHONY: setup demo demo-quantize test test-slow bench clean
 
 setup:
 	@bash scripts/setup.sh
 
-# Main job (until `edgekit deploy` exists): import the bundled sample, quantize it to
+# Main job: `edgekit deploy` of the bundled sample on the emulated Cortex-M4 with the
+# bundled wavs. demo-quantize: the earlier main job: import the sample, quantize it to
 # int8 with no data at all (calibration inputs synthesized from its BatchNorm statistics),
 # then score the float, the official and the data-free int8 model.
 demo: setup
+	@mkdir -p build
+	$(VENV)/edgekit deploy samples/kws_ref_model.keras --board mps2-an386 --wav samples/wavs/*.wav -o build/deploy_m4
+
+demo-quantize: setup
 	$(VENV)/edgekit inspect samples/kws_ref_model.keras
 	@mkdir -p build
 	$(VENV)/edgekit quantize samples/kws_ref_model.keras --data-free -o build/kws_int8_datafree.tflite
@@ -40,6 +45,7 @@ bench: setup
 	$(VENV)/python bench/reference_exactness.py --assets $(ASSETS)
 	$(VENV)/python bench/data_free.py --assets $(ASSETS)
 	$(VENV)/python bench/codegen_vs_tflm.py --assets $(ASSETS)
+	$(VENV)/python bench/kws_audio.py --assets $(ASSETS)
 
 clean:
 	rm -rf .pytest_cache build bench/results
