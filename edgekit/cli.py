@@ -114,14 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                        "scores) and OUT/synth.npz. Written atomically.")
     s.add_argument("model", help="float model (.keras, .h5, .pt2, float .tflite)")
     s.add_argument("-o", "--output", required=True, help="output directory")
-    s.add_argument("--max-drop", type=float, default=3.0,
-                   help="points of top-1 agreement with the float model (on the synthetic inputs) "
-                   "the weight compression may cost (default 3)")
-    s.add_argument("--method", choices=("binquant", "kmeans"), default="binquant",
-                   help="binquant: sensitivity-guided bins; kmeans: --bins clusters per layer")
-    s.add_argument("--bins", type=int, default=8, help="bins per layer for --method kmeans (2-16)")
-    s.add_argument("--no-gptq", action="store_true",
-                   help="round to the nearest code instead of GPTQ's error-compensating assignment")
+    _compression_args(s, default_method="binquant")
     s.add_argument("--calib", metavar="SYNTH.npz", help="use a saved `edgekit synth` output")
     s.add_argument("--no-verify", action="store_true", help="skip the TFLM self-check")
     _synth_args(s)
@@ -146,10 +139,7 @@ def _parser() -> argparse.ArgumentParser:
                    "replaced as a whole)")
     s.add_argument("--labels", help="class names: a comma list or a file with one per line "
                    "(default: MODEL's <stem>.labels.txt); names starting with _ are background")
-    s.add_argument("--method", choices=("kmeans", "binquant"), default="kmeans",
-                   help="weight compression (default kmeans: --bins codes per layer)")
-    s.add_argument("--bins", type=int, default=8, help="codebook size per layer (2-16, default 8)")
-    s.add_argument("--max-drop", type=float, default=3.0, help="proxy budget for --method binquant")
+    _compression_args(s, default_method="kmeans")
     s.add_argument("--no-build", action="store_true", help="write the project only (real boards offline)")
     s.add_argument("--no-verify", action="store_true",
                    help="skip the self-check of the generated model on the board's core")
@@ -201,6 +191,30 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_profile)
     return p
+
+
+def _compression_args(s, default_method: str) -> None:
+    """Weight-compression options shared by `compress` and `deploy` (read by _compress_cfg)."""
+    s.add_argument("--method", choices=("binquant", "kmeans"), default=default_method,
+                   help="binquant: sensitivity-guided bins; kmeans: --bins clusters per layer "
+                   f"(default {default_method})")
+    s.add_argument("--bins", type=int, default=8, help="bins per layer for --method kmeans (2-16, default 8)")
+    s.add_argument("--max-drop", type=float, default=3.0,
+                   help="for --method binquant: points of top-1 agreement with the float model (on "
+                   "the synthetic inputs) the weight compression may cost (default 3)")
+    s.add_argument("--no-gptq", action="store_true",
+                   help="round to the nearest code instead of GPTQ's error-compensating assignment")
+
+
+def _compress_cfg(args):
+    from edgekit.compress import CompressConfig
+
+    if not 2 <= args.bins <= 16:
+        raise InputError("--bins must be between 2 and 16")
+    if args.max_drop < 0:
+        raise InputError("--max-drop must be >= 0")
+    return CompressConfig(max_drop=args.max_drop, method=args.method, gptq=not args.no_gptq,
+                          bins={"*": args.bins} if args.method == "kmeans" else {})
 
 
 def _synth_args(s) -> None:
@@ -331,30 +345,19 @@ def cmd_profile(args) -> int:
 
 
 def cmd_compress(args) -> int:
-    from edgekit.compress import CompressConfig
     from edgekit.pipeline import run_compress
 
-    if not 2 <= args.bins <= 16:
-        raise InputError("--bins must be between 2 and 16")
-    if args.max_drop < 0:
-        raise InputError("--max-drop must be >= 0")
-    ccfg = CompressConfig(max_drop=args.max_drop, method=args.method, gptq=not args.no_gptq,
-                          bins={"*": args.bins} if args.method == "kmeans" else {})
-    out = run_compress(args.model, args.output, ccfg, _synth_cfg(args), args.calib,
+    out = run_compress(args.model, args.output, _compress_cfg(args), _synth_cfg(args), args.calib,
                        verify=not args.no_verify)
     _print_summary(out, args.json, "compress")
     return 0
 
 
 def cmd_deploy(args) -> int:
-    from edgekit.compress import CompressConfig
     from edgekit.pipeline import run_deploy
 
-    if not 2 <= args.bins <= 16:
-        raise InputError("--bins must be between 2 and 16")
-    ccfg = CompressConfig(max_drop=args.max_drop, method=args.method,
-                          bins={"*": args.bins} if args.method == "kmeans" else {})
-    out = run_deploy(args.model, args.board, args.output, args.wav, ccfg=ccfg, synth_cfg=_synth_cfg(args),
+    out = run_deploy(args.model, args.board, args.output, args.wav, ccfg=_compress_cfg(args),
+                     synth_cfg=_synth_cfg(args),
                      labels=args.labels, build=not args.no_build, verify=not args.no_verify,
                      count=not args.no_count)
     if args.json:
