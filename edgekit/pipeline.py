@@ -339,19 +339,15 @@ def _run_wavs(elf, target, board, wavs: list[str], count: bool) -> dict:
     import tempfile
     from pathlib import Path
 
-    from edgekit.build.profile import _symbol, build_plugin
+    from edgekit.build.profile import counting_plugin, read_marks
     from edgekit.deploy.firmware import run_kws
 
     with tempfile.TemporaryDirectory() as d:
         exe = Path(d) / "firmware.elf"
         shutil.copy(elf, exe)
-        plugin = None
-        if count:
-            lib = build_plugin(Path(d))
-            plugin = ["-plugin", f"{lib},mark={_symbol(exe, 'ek_layer_mark'):#x},out={Path(d) / 'counts.txt'}"]
+        plugin, counts = counting_plugin(exe) if count else (None, None)
         r = run_kws(exe, target, wavs, plugin=plugin)
-        marks = [int(v.split()[1]) for v in (Path(d) / "counts.txt").read_text().splitlines()
-                 if v.startswith("mark")] if count else []
+        marks = read_marks(counts) if count else []
     out = {"clips": [{"wav": w, "label": lb, "score": s} for w, (lb, s) in zip(wavs, r["clips"])],
            "detections": r["detections"], "stream_ms": r["stream_ms"], "inferences": r["inferences"]}
     if len(marks) == 2 and r["stream_ms"]:

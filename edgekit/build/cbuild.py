@@ -91,6 +91,22 @@ def qemu_cmd(target: Target, exe: Path, plugin: list[str] | None = None) -> list
             "-semihosting-config", "enable=on,target=native", *(plugin or []), "-kernel", str(exe)]
 
 
+def run_program(exe: Path, target: Target, args: list[str], what: str, timeout: float = 600,
+                plugin: list[str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a built program in its own directory: natively with `args` (host), or in QEMU
+    (emulated boards: no arguments, files over semihosting relative to that directory).
+    A timeout, and with `check` a non-zero exit, become one-line EdgekitErrors."""
+    cmd = qemu_cmd(target, exe, plugin) if target.emulated else [str(exe), *args]
+    try:
+        r = subprocess.run(cmd, cwd=exe.parent, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise EdgekitError(f"{target.name}: {what} did not finish in {timeout:.0f} s") from None
+    if check and r.returncode != 0:
+        raise EdgekitError(f"{target.name}: {what} failed with exit code {r.returncode} "
+                           f"{(r.stderr.strip().splitlines() or [''])[-1][:200]}")
+    return r
+
+
 def run_batch(exe: Path, target: Target, x: np.ndarray, out_size: int, timeout: float = 600,
               plugin: list[str] | None = None) -> np.ndarray:
     """Feed a batch of int8 inputs through the built runner; returns (N, out_size) int8."""
@@ -99,14 +115,7 @@ def run_batch(exe: Path, target: Target, x: np.ndarray, out_size: int, timeout: 
     out = wd / "ek_out.bin"
     if out.exists():
         out.unlink()
-    cmd = qemu_cmd(target, exe, plugin) if target.emulated else [str(exe), "ek_in.bin", "ek_out.bin"]
-    try:
-        r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise EdgekitError(f"{target.name}: the model run did not finish in {timeout:.0f} s") from None
-    if r.returncode != 0:
-        raise EdgekitError(f"{target.name}: the model run failed with exit code {r.returncode} "
-                           f"{(r.stderr.strip().splitlines() or [''])[-1][:200]}")
+    run_program(exe, target, ["ek_in.bin", "ek_out.bin"], "the model run", timeout, plugin)
     data = np.frombuffer(out.read_bytes(), np.int8)
     n = len(x)
     if data.size != n * out_size:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, _need, build, qemu_cmd
+from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, _need, build, run_program
 from edgekit.build.targets import Target
 from edgekit.codegen.emit import generate
 from edgekit.errors import EdgekitError
@@ -33,6 +33,18 @@ def build_plugin(workdir: Path) -> Path:
     if r.returncode:
         raise ToolchainError(f"cannot build the QEMU counting plugin: {r.stderr.strip()[:200]}")
     return out
+
+
+def counting_plugin(elf: Path) -> tuple[list[str], Path]:
+    """QEMU arguments loading the counting plugin (built beside the ELF) with the ELF's
+    ek_layer_mark as the marker, and the file the counts will be written to."""
+    lib, out = build_plugin(elf.parent), elf.parent / "counts.txt"
+    return ["-plugin", f"{lib},mark={_symbol(elf, 'ek_layer_mark'):#x},out={out}"], out
+
+
+def read_marks(path: Path) -> list[int]:
+    """The instruction count at each marker call, in order."""
+    return [int(v.split()[1]) for v in path.read_text().splitlines() if v.startswith("mark")]
 
 
 def _symbol(elf: Path, name: str) -> int:
@@ -78,14 +90,9 @@ def profile(graph: Graph, target: Target, x: np.ndarray | None = None, opt: str 
         elf = build(gen, target, wd, FIRMWARE / "app" / "ek_profile_main.c", flags, opt)
         if x is not None:
             (wd / "ek_in.bin").write_bytes(np.ascontiguousarray(x, np.int8).tobytes())
-        plugin = build_plugin(wd)
-        mark = _symbol(elf, "ek_layer_mark")
-        out = wd / "counts.txt"
-        cmd = qemu_cmd(target, elf, ["-plugin", f"{plugin},mark={mark:#x},out={out}"])
-        r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=600)
-        if r.returncode != 0:
-            raise EdgekitError(f"profiling run failed (exit {r.returncode}): {r.stderr.strip()[:200]}")
-        marks = [int(v.split()[1]) for v in out.read_text().splitlines() if v.startswith("mark")]
+        plugin, out = counting_plugin(elf)
+        run_program(elf, target, [], "the profiling run", plugin=plugin)
+        marks = read_marks(out)
         sizes = elf_sizes(elf)
         stack = _stack_estimate(wd, "m")
     n = len(graph.nodes) + 1

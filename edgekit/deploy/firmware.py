@@ -10,15 +10,14 @@ same sources through PlatformIO (edgekit.deploy.platformio); tests and benchmark
 from __future__ import annotations
 
 import re
-import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from edgekit.audio.emit import generate_tables
 from edgekit.audio.mfcc import MfccSpec
-from edgekit.build.cbuild import FIRMWARE, build, qemu_cmd
+from edgekit.build.cbuild import FIRMWARE, build, run_program
 from edgekit.build.targets import Target
 from edgekit.codegen.emit import Generated
 from edgekit.errors import EdgekitError
@@ -35,9 +34,6 @@ class KwsConfig:
     threshold: float = 0.7        # smoothed score needed for a detection
     suppress_ms: int = 1500       # no second detection within this time
     min_count: int = 3            # results needed in the smoothing window
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def config_header(labels: list[str], cfg: KwsConfig, spec: MfccSpec = MfccSpec()) -> str:
@@ -60,9 +56,13 @@ def generated_files(labels: list[str], cfg: KwsConfig) -> dict[str, str]:
     return {**generate_tables(), "ek_kws_config.h": config_header(labels, cfg)}
 
 
+def frontend_sources() -> list[Path]:
+    return sorted((FRONTEND / "src").glob("*.c"))
+
+
 def source_files() -> list[Path]:
     """Firmware sources besides the int8 runtime and the generated model."""
-    return [*sorted((FRONTEND / "src").glob("*.c")), KWS / "ek_kws.c", KWS / "ek_audio_wav.c"]
+    return [*frontend_sources(), KWS / "ek_kws.c", KWS / "ek_audio_wav.c"]
 
 
 def include_dirs() -> tuple[Path, ...]:
@@ -83,8 +83,8 @@ def build_kws(gen: Generated, target: Target, frontend: str, labels: list[str], 
 def build_features(target: Target, frontend: str, workdir: Path, scale: float, zero_point: int) -> Path:
     """The front end alone (firmware/kws/ek_features_main.c), for tests and benchmarks."""
     flags = (*frontend_flags(frontend), f"-DEK_FE_SCALE={float(scale)!r}f", f"-DEK_FE_ZERO_POINT={zero_point}")
-    return build(None, target, workdir, KWS / "ek_features_main.c", flags, extra_srcs=tuple(
-        sorted((FRONTEND / "src").glob("*.c"))), extra_files=generate_tables(), includes=include_dirs())
+    return build(None, target, workdir, KWS / "ek_features_main.c", flags, extra_srcs=tuple(frontend_sources()),
+                 extra_files=generate_tables(), includes=include_dirs())
 
 
 _CLIP = re.compile(r"^clip (\d+)\s+(\S+) (\d+\.\d+)$")
@@ -99,11 +99,7 @@ def run_kws(exe: Path, target: Target, wavs: list[str], timeout: float = 600,
     wd = exe.parent
     (wd / "ek_wavs.txt").write_text(("" if stream else "#no-stream\n") +
                                     "".join(str(Path(w).resolve()) + "\n" for w in wavs))
-    cmd = qemu_cmd(target, exe, plugin) if target.emulated else [str(exe), "ek_wavs.txt"]
-    try:
-        r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise EdgekitError(f"{target.name}: the KWS firmware did not finish in {timeout:.0f} s") from None
+    r = run_program(exe, target, ["ek_wavs.txt"], "the KWS firmware", timeout, plugin, check=False)
     out = {"clips": [], "detections": [], "stream_ms": None, "inferences": None, "log": r.stdout}
     for line in r.stdout.splitlines():
         if m := _CLIP.match(line):
@@ -127,10 +123,7 @@ def run_features(exe: Path, target: Target, clips: np.ndarray, frontend: str,
     raw coefficients (N, 49, 10): float32, or Q20 int32 for the fixed path)."""
     wd = exe.parent
     (wd / "ek_clips.bin").write_bytes(np.ascontiguousarray(clips, "<i2").tobytes())
-    cmd = qemu_cmd(target, exe) if target.emulated else [str(exe), "ek_clips.bin", "ek_feat.bin"]
-    r = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise EdgekitError(f"{target.name}: the front-end run failed (exit {r.returncode})")
+    run_program(exe, target, ["ek_clips.bin", "ek_feat.bin"], "the front-end run", timeout)
     raw = np.frombuffer((wd / "ek_feat.bin").read_bytes(), np.uint8).reshape(len(clips), -1)
     spec = MfccSpec()
     n = spec.frames * spec.coeffs
