@@ -107,8 +107,6 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
     import json
     import os
 
-    from edgekit.compress import compress_graph
-
     graph = load_model(model)
     t0 = time.perf_counter()
     if calib_file:
@@ -117,8 +115,7 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
         res = synthesize(graph, synth_cfg)
         sx, info = res.x, {"synth_seconds": round(time.perf_counter() - t0, 2)}
     t1 = time.perf_counter()
-    r = compress_graph(graph, sx, ccfg)
-    qgraph = quantize_graph(r.graph, sx, fixed=r.fixed)
+    r, qgraph = _compress(graph, sx, ccfg)
     data = export_tflite(qgraph, "edgekit Bin & Quant (data-free)")
     figures = compression_figures(qgraph)
     report = {"model": model, "method": ccfg.method, "max_drop": ccfg.max_drop, "gptq": ccfg.gptq,
@@ -138,8 +135,21 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
                                                                              graph.meta.get("sha256"))
     summary = {k: v for k, v in report.items() if k != "layers"}
     summary["output"] = out_dir
-    summary["layers"] = " ".join(f"{L.node.split('/')[-1]}:{L.bits}b" for L in r.layers)
+    summary["layers"] = _layer_bits(r)
     return summary
+
+
+def _compress(graph: Graph, sx: np.ndarray, ccfg):
+    """Codebook weights (Bin & Quant or k-means) on the synthetic set, then int8 PTQ with
+    those weights kept exactly: (CompressResult, int8 graph)."""
+    from edgekit.compress import compress_graph
+
+    r = compress_graph(graph, sx, ccfg)
+    return r, quantize_graph(r.graph, sx, fixed=r.fixed)
+
+
+def _layer_bits(r) -> str:
+    return " ".join(f"{L.node.split('/')[-1]}:{L.bits}b" for L in r.layers)
 
 
 def _verify_against_tflm(qgraph: Graph, data: bytes, calib: np.ndarray) -> str:
@@ -253,14 +263,9 @@ def resolve_labels(model: str, labels: str | None, n: int) -> list[str]:
 
 def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Graph, dict, np.ndarray]:
     """float graph -> synthetic set -> codebook weights -> int8 graph, with the figures."""
-    from edgekit.compress import compress_graph
-
     sx = synthesize(graph, synth_cfg).x
-    r = compress_graph(graph, sx, ccfg)
-    qgraph = quantize_graph(r.graph, sx, fixed=r.fixed)
-    info = {"method": ccfg.method, **compression_figures(qgraph),
-            "layers": " ".join(f"{L.node.split('/')[-1]}:{L.bits}b" for L in r.layers)}
-    return qgraph, info, sx
+    r, qgraph = _compress(graph, sx, ccfg)
+    return qgraph, {"method": ccfg.method, **compression_figures(qgraph), "layers": _layer_bits(r)}, sx
 
 
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,

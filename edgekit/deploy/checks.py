@@ -34,8 +34,9 @@ def check_fits(board: Board, need: dict, exact: bool) -> None:
 
 
 def verify_on_board(graph: Graph, gen: Generated, target, x: np.ndarray) -> str:
-    """Run the generated model (same C, same compiler flags) on the target with a few
-    inputs; refuse when any output byte differs from the int8 reference."""
+    """Run the generated model (the same C, built for the board's core with edgekit's own
+    compiler call, not the PlatformIO one) on a few inputs; refuse when any output byte
+    differs from the int8 reference."""
     from edgekit.build.cbuild import build, run_batch
     from edgekit.evaluate import model_inputs
     from edgekit.quant.reference import run_int8

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, write_model
@@ -48,7 +49,7 @@ def pio_env() -> dict:
 
 
 def _pio() -> str:
-    for cand in (Path(os.sys.executable).parent / "pio", shutil.which("pio")):
+    for cand in (Path(sys.executable).parent / "pio", shutil.which("pio")):
         if cand and Path(cand).exists():
             return str(cand)
     raise ToolchainError("PlatformIO (pio) not found: install edgekit's dependencies (scripts/setup.sh)")

@@ -73,13 +73,18 @@ def _clips16(clips) -> np.ndarray:
     return np.stack([clip_of(x, MfccSpec()).astype(np.int16) for x in clips])
 
 
-@pytest.mark.parametrize("board", ["host", "mps2-an385"])
-def test_fixed_c_identical_to_twin(tmp_path, clips, board):
+def run_c(tmp_path, clips, board, frontend):
+    """The C front end (clip mode) on the host, or on 8 clips in QEMU: (clips, int8, raw)."""
     if board != "host" and not has_tools():
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
     xs = _clips16(clips[:8] if board != "host" else clips)
-    exe = build_features(get_target(board), "fixed", tmp_path, KWS_SCALE, KWS_ZP)
-    q, c = run_features(exe, get_target(board), xs, "fixed")
+    exe = build_features(get_target(board), frontend, tmp_path, KWS_SCALE, KWS_ZP)
+    return (xs, *run_features(exe, get_target(board), xs, frontend))
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an385"])
+def test_fixed_c_identical_to_twin(tmp_path, clips, board):
+    xs, q, c = run_c(tmp_path, clips, board, "fixed")
     ref = np.stack([mfcc_fixed(x) for x in xs])
     assert not first_diff(c, ref), first_diff(c, ref)
     refq = np.stack([quantize_fixed(r, KWS_SCALE, KWS_ZP) for r in ref])
@@ -88,11 +93,7 @@ def test_fixed_c_identical_to_twin(tmp_path, clips, board):
 
 @pytest.mark.parametrize("board", ["host", "mps2-an386"])
 def test_float_c_matches_twin(tmp_path, clips, board):
-    if board != "host" and not has_tools():
-        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
-    xs = _clips16(clips[:8] if board != "host" else clips)
-    exe = build_features(get_target(board), "float", tmp_path, KWS_SCALE, KWS_ZP)
-    q, c = run_features(exe, get_target(board), xs, "float")
+    xs, q, c = run_c(tmp_path, clips, board, "float")
     ref = np.stack([mfcc_float(x) for x in xs])
     assert np.abs(c - ref).max() < 1e-3
     refq = quantize_features(ref, KWS_SCALE, KWS_ZP).astype(int)
