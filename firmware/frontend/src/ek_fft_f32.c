@@ -6,9 +6,7 @@
 void ek_fft256_f32(float *re, float *im) {
     const int n = 2 * EK_FE_TWIDDLES;
     for (int i = 1, j = 0; i < n; i++) {
-        int bit = n >> 1;
-        for (; j & bit; bit >>= 1) j ^= bit;
-        j |= bit;
+        j = ek_fft_bitrev_next(j, n);
         if (i < j) {
             float t = re[i]; re[i] = re[j]; re[j] = t;
             t = im[i]; im[i] = im[j]; im[j] = t;

@@ -8,9 +8,7 @@
 void ek_fft256_q30(int32_t *re, int32_t *im) {
     const int n = 2 * EK_FE_TWIDDLES;
     for (int i = 1, j = 0; i < n; i++) {
-        int bit = n >> 1;
-        for (; j & bit; bit >>= 1) j ^= bit;
-        j |= bit;
+        j = ek_fft_bitrev_next(j, n);
         if (i < j) {
             int32_t t = re[i]; re[i] = re[j]; re[j] = t;
             t = im[i]; im[i] = im[j]; im[j] = t;
