@@ -9,7 +9,8 @@ import tempfile
 from edgekit.errors import InputError
 
 
-def _check_dir(path: str) -> str:
+def check_output_parent(path: str) -> str:
+    """The directory an output will be renamed into; checked before long work starts."""
     d = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(d):
         raise InputError(f"output directory {d} does not exist")
@@ -25,7 +26,7 @@ def _umask() -> int:
 @contextlib.contextmanager
 def atomic_path(path: str):
     """Yield a temporary path in the target's directory; rename it over `path` on success."""
-    d = _check_dir(path)
+    d = check_output_parent(path)
     fd, tmp = tempfile.mkstemp(prefix=".edgekit-", suffix=os.path.splitext(path)[1], dir=d)
     os.close(fd)
     try:
@@ -63,7 +64,7 @@ def atomic_dir(path: str):
     (an existing directory is swapped out and removed only after the rename)."""
     import shutil
 
-    parent = _check_dir(path)
+    parent = check_output_parent(path)
     tmp = tempfile.mkdtemp(prefix=".edgekit-", dir=parent)
     try:
         yield tmp

@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 
 from edgekit.errors import InputError
-from edgekit.fileio import atomic_dir, atomic_path, atomic_write_bytes, load_npy
+from edgekit.fileio import atomic_dir, atomic_path, atomic_write_bytes, check_output_parent, load_npy
 from edgekit.frontends import load_model
 from edgekit.ir import Graph
 from edgekit.quant.ptq import QuantConfig, quantize_graph
@@ -17,6 +17,7 @@ from edgekit.synth import SynthConfig, SynthResult, synthesize
 
 
 def run_synth(model: str, out: str, cfg: SynthConfig) -> dict:
+    check_output_parent(out)
     graph = load_model(model)
     t0 = time.perf_counter()
     res = synthesize(graph, cfg)
@@ -58,6 +59,7 @@ def calibration_batch(graph: Graph, source: str, *, synth_cfg: SynthConfig, cali
 
 def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg: SynthConfig,
                  calib_file: str | None = None, input_quant=None, verify: bool = True) -> dict:
+    check_output_parent(out)
     graph = load_model(model)
     t0 = time.perf_counter()
     calib, info = calibration_batch(graph, source, synth_cfg=synth_cfg, calib_file=calib_file,
@@ -107,6 +109,7 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
     import json
     import os
 
+    check_output_parent(out_dir)
     graph = load_model(model)
     t0 = time.perf_counter()
     if calib_file:
@@ -191,6 +194,7 @@ def run_codegen(model: str, out_dir: str, name: str | None = None, in_place: boo
     from edgekit.build.cbuild import RUNTIME
     from edgekit.codegen.emit import generate
 
+    check_output_parent(out_dir)
     gen = generate(load_int8_model(model), name, in_place)
     with atomic_dir(out_dir) as tmp:
         for fname, text in gen.files.items():
@@ -289,14 +293,17 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from edgekit.ir.summary import is_quantized
 
     kws_cfg = kws_cfg or KwsConfig()
-    board = get_board(board_name)
+    board = get_board(board_name)                     # everything checkable is checked first
     for w in wavs:
-        read_wav(w)                                   # every wav checked before any work
+        read_wav(w)
     if wavs and not board.emulated and run:
         raise InputError(f"{board.name} is a real board: wavs run on emulated boards only "
                          "(flash it with `pio run -t upload` in the output directory)")
+    check_output_parent(out_dir)
+    checks.check_tools(board, build, run, verify)
     t0 = time.perf_counter()
     graph = load_model(model)
+    checks.check_frontend_input(graph)
     n_out = graph.tensor(graph.outputs[0]).size
     names = resolve_labels(model, labels, n_out)
     summary: dict = {"model": model, "board": board.name, "core": board.core, "frontend": board.frontend,

@@ -63,63 +63,7 @@ def test_eval_int8_with_tflm_check(tmp_path):
 
 # ---- bad inputs: one line, the right exit code, no traceback --------------------------
 
-def _tanh_tflite(path: Path) -> None:
-    import tensorflow as tf
-    inp = tf.keras.Input((4,), batch_size=1)
-    m = tf.keras.Model(inp, tf.keras.layers.Dense(3, activation="tanh")(inp))
-    path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(m).convert())
-
-
-def _bad_files(tmp: Path) -> dict[str, tuple[Path, int, str]]:
-    tfl = (SAMPLES / "kws_ref_model_int8.tflite").read_bytes()
-    ker = (SAMPLES / "kws_ref_model.keras").read_bytes()
-    pt2 = (SAMPLES / "kws_ref_model.pt2").read_bytes()
-    files = {
-        "empty.tflite": b"",
-        "trunc.tflite": tfl[:1000],
-        "tiny.tflite": tfl[:6],
-        "garbage.tflite": b"\x10\x00\x00\x00TFL3" + bytes(range(256)) * 4,
-        "notflite.tflite": b"hello world, not a model" * 10,
-        "model.onnx": b"\x08\x07\x12\x04onnx",
-        "tflite_as.keras": tfl,
-        "trunc.keras": ker[:5000],
-        "trunc.pt2": pt2[:5000],
-        "trunc.h5": b"\x89HDF\r\n\x1a\n" + b"\x00" * 100,
-        "noext": tfl,
-    }
-    expect = {
-        "empty.tflite": (3, "empty file"),
-        "trunc.tflite": (3, "corrupt or truncated"),
-        "tiny.tflite": (3, "truncated"),
-        "garbage.tflite": (3, "corrupt or truncated"),
-        "notflite.tflite": (3, "not a valid .tflite file"),
-        "model.onnx": (3, "unknown model format '.onnx'"),
-        "tflite_as.keras": (3, "not a valid .keras file"),
-        "trunc.keras": (3, "corrupt or truncated archive"),
-        "trunc.pt2": (3, "corrupt or truncated archive"),
-        "trunc.h5": (3, "cannot load Keras model"),
-        "noext": (3, "unknown model format '(no extension)'"),
-    }
-    out = {}
-    for name, data in files.items():
-        (tmp / name).write_bytes(data)
-        out[name] = (tmp / name, *expect[name])
-    out["missing.tflite"] = (tmp / "missing.tflite", 3, "no such file")
-    out["a_directory.tflite"] = (tmp, 3, "is a directory")
-    _tanh_tflite(tmp / "tanh.tflite")
-    out["tanh.tflite"] = (tmp / "tanh.tflite", 4, "unsupported op TANH at node 'tanh_1'")
-    return out
-
-
-def test_bad_models_give_one_clear_line(tmp_path):
-    cases = _bad_files(tmp_path)
-    for name, (path, code, msg) in cases.items():
-        r = run("inspect", path)
-        lines = r.stderr.strip().splitlines()
-        assert r.returncode == code, (name, r.returncode, r.stderr)
-        assert len(lines) == 1 and lines[0].startswith("edgekit: error: "), (name, r.stderr)
-        assert msg in lines[0], (name, lines[0])
-        assert "Traceback" not in r.stderr and r.stdout == "", name
+# (the bad-model matrix is tests/reliability/test_bad_inputs.py)
 
 
 def test_bad_eval_inputs(tmp_path):

@@ -24,6 +24,37 @@ def estimate(gen: Generated) -> dict:
             "ram_bytes": gen.plan.arena_size + FIRMWARE_RAM}
 
 
+def check_tools(board: Board, build: bool, run: bool, verify: bool) -> None:
+    """Every external tool the deploy will call, found before any long step (a missing
+    QEMU should not cost a compression run first)."""
+    from edgekit.build.cbuild import _need
+
+    if board.emulated and (build or verify):
+        _need("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
+    if board.emulated and (verify or (build and run)):
+        _need("qemu-system-arm", "qemu-system-arm")
+    if build:
+        from edgekit.deploy.platformio import _pio
+        _pio()
+
+
+def check_frontend_input(graph: Graph, spec=None) -> None:
+    """The firmware feeds the model the front end's int8 MFCC map; a model trained on
+    anything else would run, and be wrong on every clip."""
+    from edgekit.audio import MfccSpec
+
+    spec = spec or MfccSpec()
+    want = (1, spec.frames, spec.coeffs, 1)
+    got = tuple(graph.tensor(graph.inputs[0]).shape)
+    if got != want and got != (1, spec.frames, spec.coeffs):
+        raise InputError(f"model input {list(got)} does not match the keyword-spotting front end "
+                         f"({spec.frames} frames x {spec.coeffs} MFCCs: {list(want)}); `edgekit deploy` "
+                         "needs a model on those features (`edgekit codegen` builds any model)")
+    n_out = graph.tensor(graph.outputs[0]).size
+    if n_out < 2:
+        raise InputError(f"model output has {n_out} value(s); a keyword spotter needs one score per class")
+
+
 def check_fits(board: Board, need: dict, exact: bool) -> None:
     what = "needs" if exact else "needs about"
     for key, label in (("flash_bytes", "flash"), ("ram_bytes", "RAM")):

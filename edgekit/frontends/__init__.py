@@ -10,7 +10,7 @@ import io
 import os
 import zipfile
 
-from edgekit.errors import ModelLoadError
+from edgekit.errors import GraphError, ModelLoadError
 from edgekit.ir import Graph
 
 FORMATS = {".tflite": "tflite", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".pt2": "torch"}
@@ -56,10 +56,70 @@ def _check_zip(path: str, data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             bad = z.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise ModelLoadError(f"{path}: corrupt or truncated archive ({e})") from None
+    except Exception as e:  # zipfile raises many types (NotImplementedError, zlib.error, ...)
+        raise ModelLoadError(f"{path}: corrupt or truncated archive "
+                             f"({type(e).__name__}: {str(e)[:200]})") from None
     if bad is not None:
         raise ModelLoadError(f"{path}: corrupt archive (member '{bad}' fails its checksum)")
+
+
+def _import(fmt: str, data: bytes, path: str, name: str) -> Graph:
+    if fmt == "tflite":
+        from edgekit.frontends.tflite import graph_from_tflite_bytes
+        return graph_from_tflite_bytes(data, path, name)
+    if fmt == "keras":
+        from edgekit.frontends.h5probe import probe
+        from edgekit.frontends.keras import graph_from_keras, load_keras_file
+        if data[:2] == b"PK":  # .keras: the weights are an HDF5 file inside the zip
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                for member in z.namelist():
+                    if member.endswith(".h5"):
+                        probe(path, member)
+        else:
+            probe(path)
+        return graph_from_keras(load_keras_file(path), name)
+    from edgekit.frontends.torch import graph_from_pt2_file
+    return graph_from_pt2_file(path, name)
+
+
+def check_shapes(g: Graph, path: str) -> None:
+    """edgekit compiles one inference at a time on tensors of rank <= 4 (NHWC)."""
+    from edgekit.errors import UnsupportedOpError
+
+    for name in g.inputs:
+        shape = g.tensor(name).shape
+        if not shape or shape[0] != 1:
+            raise UnsupportedOpError("Model", g.name, f"input '{name}' has shape {list(shape)}: "
+                                     "batch size 1 only (re-export the model with batch size 1)")
+    for name, t in g.tensors.items():
+        if len(t.shape) > 4:
+            raise UnsupportedOpError("Model", g.name, f"tensor '{name}' has rank {len(t.shape)} "
+                                     f"({list(t.shape)}); edgekit supports up to 4 (NHWC)")
+
+
+def check_values(g: Graph, path: str) -> None:
+    """Numbers no trained model holds: NaN/Inf in a float constant (a diverged or corrupt
+    model would quantize to garbage without a word), a negative BatchNorm variance, or
+    one with var + eps = 0 (the normalization divides by its square root). A zero
+    variance with eps > 0 is legal: a pruned channel's output is constant."""
+    import numpy as np
+
+    for name, t in g.tensors.items():
+        if t.data is not None and t.data.dtype.kind == "f" and not np.isfinite(t.data).all():
+            bad = int((~np.isfinite(t.data)).sum())
+            raise ModelLoadError(f"{path}: constant '{name}' holds {bad} NaN/Inf value(s) "
+                                 "(a diverged or corrupt model)")
+    for n in g.nodes:
+        if n.op != "BatchNorm":
+            continue
+        var = g.tensor(n.inputs[4]).data.astype(np.float64)
+        eps = float(n.attr("eps", 1e-3))
+        bad = np.flatnonzero((var < 0) | (var + eps <= 0))
+        if bad.size:
+            c = int(bad[0])
+            raise ModelLoadError(f"{path}: BatchNorm '{n.name}' channel {c} has running variance "
+                                 f"{var[c]:g} (eps {eps:g}): a variance must be >= 0 and "
+                                 "variance + eps > 0 (corrupt statistics)")
 
 
 def load_model(path: str) -> Graph:
@@ -69,14 +129,11 @@ def load_model(path: str) -> Graph:
     name = os.path.splitext(os.path.basename(path))[0]
     if data[:2] == b"PK":
         _check_zip(path, data)
-    if fmt == "tflite":
-        from edgekit.frontends.tflite import graph_from_tflite_bytes
-        g = graph_from_tflite_bytes(data, path, name)
-    elif fmt == "keras":
-        from edgekit.frontends.keras import graph_from_keras, load_keras_file
-        g = graph_from_keras(load_keras_file(path), name)
-    else:
-        from edgekit.frontends.torch import graph_from_pt2_file
-        g = graph_from_pt2_file(path, name)
+    try:
+        g = _import(fmt, data, path, name)
+    except GraphError as e:  # the framework loaded it, but its shapes do not fit together
+        raise ModelLoadError(f"{path}: the model does not form a valid graph: {e}") from None
+    check_shapes(g, path)
+    check_values(g, path)
     meta = dict(g.meta, source=os.path.abspath(path), sha256=hashlib.sha256(data).hexdigest())
     return g.replace(meta=meta)

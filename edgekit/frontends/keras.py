@@ -36,7 +36,12 @@ def load_keras_file(path: str):
             with quiet_native_stderr(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 lib = __import__(mod)
-                return lib.models.load_model(path, compile=False)
+                model = lib.models.load_model(path, compile=False)
+            if not all(hasattr(model, a) for a in ("inputs", "layers", "get_config")):
+                raise ModelLoadError(f"{path}: the file holds a {type(model).__name__}, not a Keras model")
+            return model
+        except ModelLoadError:
+            raise
         except ImportError as e:
             errors.append(f"{mod}: not installed ({e})")
         except Exception as e:  # keras raises many types for corrupt files
@@ -211,27 +216,36 @@ def _handlers():
 def graph_from_keras(model, name: str | None = None) -> Graph:
     """Convert an in-memory keras.Model (Keras 3 or tf_keras) to a float Graph."""
     b = GraphBuilder(name or model.name)
-    in_shape = tuple(model.inputs[0].shape)
     if len(model.inputs) != 1:
         raise UnsupportedOpError("Model", model.name, f"{len(model.inputs)} inputs (edgekit supports one)")
+    in_shape = tuple(model.inputs[0].shape)
+    if any(d is None for d in in_shape[1:]):
+        raise UnsupportedOpError("Model", model.name, f"input shape {in_shape} has unknown dimensions")
     x_in = b.input(model.inputs[0].name.split(":")[0] if hasattr(model.inputs[0], "name") else "input",
                    (1, *[int(d) for d in in_shape[1:]]))
     produced = {"__input__": x_in}
-    handlers = _handlers()
     order, outs = _wiring(model)
     for layer, srcs in order:
-        cls = type(layer).__name__
-        if cls == "InputLayer":
-            produced[layer.name] = x_in
-            continue
-        if cls == "Add":
-            produced[layer.name] = b.node("Add", layer.name, [produced[s] for s in srcs], activation="none")
-            continue
-        if cls not in handlers:
-            raise UnsupportedOpError(cls, layer.name)
-        if len(srcs) != 1:
-            raise UnsupportedOpError(cls, layer.name, f"{len(srcs)} inputs")
-        cfg = layer.get_config()
-        produced[layer.name] = handlers[cls](b, layer, cls, cfg, produced[srcs[0]],
-                                             [np.asarray(v) for v in layer.get_weights()])
+        produced[layer.name] = _layer(b, layer, [produced[s] for s in srcs], x_in)
     return b.build([produced[o] for o in outs], {"format": "keras", "layout": "NHWC"})
+
+
+def _layer(b: GraphBuilder, layer, srcs: list[str], x_in: str) -> str:
+    """One Keras layer as IR nodes; a configuration the mapping cannot read names the layer."""
+    cls = type(layer).__name__
+    if cls == "InputLayer":
+        return x_in
+    if cls == "Add":
+        return b.node("Add", layer.name, srcs, activation="none")
+    handlers = _handlers()
+    if cls not in handlers:
+        raise UnsupportedOpError(cls, layer.name)
+    if len(srcs) != 1:
+        raise UnsupportedOpError(cls, layer.name, f"{len(srcs)} inputs")
+    try:
+        return handlers[cls](b, layer, cls, layer.get_config(), srcs[0],
+                             [np.asarray(v) for v in layer.get_weights()])
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError, OverflowError) as e:
+        # Keras accepted the layer, but with settings the mapping does not know how to read
+        raise UnsupportedOpError(cls, layer.name, f"configuration not understood "
+                                 f"({type(e).__name__}: {str(e)[:120]})") from None

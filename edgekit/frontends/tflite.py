@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgekit.errors import ModelLoadError, UnsupportedOpError
+from edgekit.errors import GraphError, ModelLoadError, UnsupportedOpError
 from edgekit.ir import Graph, Node, QuantParams, Tensor
 from edgekit.ir.ops import same_pads
 
@@ -52,6 +52,47 @@ def _parse(buf: bytes, path: str):
     return model
 
 
+def _ints(v) -> list[int]:
+    """A flatbuffer int vector (absent in the file -> None) as a list."""
+    return [] if v is None else [int(x) for x in v]
+
+
+_MAX_ELEMENTS = 1 << 28  # no microcontroller model has a tensor this large; refuse before allocating
+
+
+def _check_structure(model, sg, path: str) -> None:
+    """Every index in range, every shape sane: a corrupt file fails here, by name, instead
+    of deep inside the mapping."""
+    n = len(sg.tensors or [])
+    if n == 0:
+        raise ModelLoadError(f"{path}: .tflite subgraph has no tensors")
+
+    def check(j, what: str, optional: bool = False) -> None:
+        if not (-1 if optional else 0) <= j < n:
+            raise ModelLoadError(f"{path}: {what} refers to tensor {j}; the subgraph has {n}")
+
+    for j in _ints(sg.inputs):
+        check(j, "a subgraph input")
+    for j in _ints(sg.outputs):
+        check(j, "a subgraph output")
+    n_codes = len(model.operatorCodes or [])
+    for i, op in enumerate(sg.operators or []):
+        if not 0 <= op.opcodeIndex < n_codes:
+            raise ModelLoadError(f"{path}: operator {i} has an out-of-range opcode index")
+        for j in _ints(op.inputs):
+            check(j, f"operator {i}'s input", optional=True)
+        if not _ints(op.outputs):
+            raise ModelLoadError(f"{path}: operator {i} has no output")
+        for j in _ints(op.outputs):
+            check(j, f"operator {i}'s output")
+    for i, t in enumerate(sg.tensors):
+        dims = [int(d) for d in (t.shape if t.shape is not None else [])]
+        if any(d < 0 for d in dims) or len(dims) > 8:
+            raise ModelLoadError(f"{path}: tensor {i} has an invalid shape {dims}")
+        if int(np.prod(dims, dtype=np.float64)) > _MAX_ELEMENTS:
+            raise ModelLoadError(f"{path}: tensor {i} has an implausible shape {dims}")
+
+
 def _buffer_bytes(model, buf: bytes, index: int) -> np.ndarray | None:
     if index <= 0 or index >= len(model.buffers or []):
         return None
@@ -67,7 +108,9 @@ def _buffer_bytes(model, buf: bytes, index: int) -> np.ndarray | None:
 
 def _tensor(model, buf: bytes, t, name: str) -> Tensor:
     if t.type not in _DTYPES:
-        raise ModelLoadError(f"tensor '{name}' has unsupported dtype code {t.type}")
+        kinds = {v: k.lower() for k, v in vars(schema().TensorType).items() if not k.startswith("_")}
+        raise ModelLoadError(f"tensor '{name}' has unsupported dtype {kinds.get(t.type, f'code {t.type}')} "
+                             f"(edgekit reads {', '.join(sorted(set(_DTYPES.values())))})")
     dtype = _DTYPES[t.type]
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     raw = _buffer_bytes(model, buf, t.buffer)
@@ -160,6 +203,7 @@ def _map_op(kind: str, opt, ins: list[Tensor], out: Tensor) -> tuple[str, dict, 
 def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "model") -> Graph:
     model = _parse(buf, path)
     sg = model.subgraphs[0]
+    _check_structure(model, sg, path)
     names = _tensor_names(sg)
     try:
         tensors = {n: _tensor(model, buf, t, n) for n, t in zip(names, sg.tensors)}
@@ -168,8 +212,6 @@ def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "mode
     op_names = _op_names()
     nodes, used = [], set()
     for i, op in enumerate(sg.operators or []):
-        if op.opcodeIndex >= len(model.operatorCodes or []):
-            raise ModelLoadError(f"{path}: operator {i} has an out-of-range opcode index")
         oc = model.operatorCodes[op.opcodeIndex]
         code = max(int(oc.builtinCode), int(oc.deprecatedBuiltinCode))
         kind = op_names.get(code, f"builtin#{code}")
@@ -177,7 +219,7 @@ def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "mode
             kind = f"CUSTOM:{(oc.customCode or b'?').decode('utf-8', 'replace')}"
         out_names = [names[j] for j in op.outputs]
         node_name = f"{kind.lower()}_{i}"
-        in_names = [names[j] if j >= 0 else "" for j in op.inputs]
+        in_names = [names[j] if j >= 0 else "" for j in _ints(op.inputs)]
         ins = [tensors[n] if n else None for n in in_names]
         try:
             ir_op, attrs, keep = _map_op(kind, op.builtinOptions, ins, tensors[out_names[0]])
@@ -185,7 +227,7 @@ def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "mode
             out = out_names[0] if out_names else "?"
             raise UnsupportedOpError(kind, node_name, f"operator {i} of {len(sg.operators)}, "
                                      f"output tensor '{out[:80]}'") from None
-        except (ValueError, TypeError, AttributeError, IndexError) as e:
+        except (ValueError, TypeError, AttributeError, IndexError, ZeroDivisionError, OverflowError) as e:
             raise UnsupportedOpError(kind, node_name, str(e)) from None
         if attrs.get("activation") == "unsupported":
             raise UnsupportedOpError(kind, node_name, "unsupported fused activation")
@@ -193,10 +235,13 @@ def graph_from_tflite_bytes(buf: bytes, path: str = "<bytes>", name: str = "mode
         used.update(n for n in kept if n)
         used.update(out_names)
         nodes.append(Node(node_name, ir_op, kept, tuple(out_names[:1]), attrs))
-    g_in = tuple(names[j] for j in sg.inputs)
-    g_out = tuple(names[j] for j in sg.outputs)
+    g_in = tuple(names[j] for j in _ints(sg.inputs))
+    g_out = tuple(names[j] for j in _ints(sg.outputs))
     used.update(g_in)
     used.update(g_out)
     tensors = {n: t for n, t in tensors.items() if n in used}
     graph = Graph(name, tensors, tuple(nodes), g_in, g_out, {"format": "tflite"})
-    return graph.verify()
+    try:
+        return graph.verify()
+    except GraphError as e:  # the file's tensors and operators do not fit together
+        raise ModelLoadError(f"{path}: inconsistent .tflite file: {e}") from None

@@ -241,7 +241,13 @@ def _dispatch(imp: _Importer, n) -> None:
     }
     if op not in table:
         raise UnsupportedOpError(t, n.name)
-    table[op]()
+    try:
+        table[op]()
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, ZeroDivisionError, OverflowError) as e:
+        # torch.export accepted the graph, but this call's arguments are not of a form
+        # the mapping knows (a corrupt or hand-edited .pt2 gets here)
+        raise UnsupportedOpError(t, n.name, f"arguments not understood "
+                                 f"({type(e).__name__}: {str(e)[:120]})") from None
 
 
 def _hardtanh(imp, n, a):
@@ -288,13 +294,17 @@ def _addmm(imp, n, a):
 
 def graph_from_exported(ep, name: str = "model") -> Graph:
     imp = _Importer(ep, name)
-    imp.placeholders()
+    try:
+        imp.placeholders()
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError, StopIteration) as e:
+        raise ModelLoadError(f"program inputs not understood ({type(e).__name__}: {str(e)[:120]})") from None
     outputs = []
     for n in ep.graph.nodes:
         if n.op == "call_function":
             _dispatch(imp, n)
         elif n.op == "output":
-            outputs = [imp.val(o).name for o in n.args[0] if o is not None]
+            outs = n.args[0] if isinstance(n.args[0], (list, tuple)) else [n.args[0]]
+            outputs = [imp.val(o).name for o in outs if o is not None]
     return imp.b.build(outputs, {"format": "torch", "layout": "NCHW"})
 
 
@@ -318,4 +328,7 @@ def graph_from_pt2_file(path: str, name: str = "model") -> Graph:
         msg = str(e).splitlines()[0] if str(e) else ""
         raise ModelLoadError(f"{path}: cannot load .pt2 (torch.export.save) file: "
                              f"{type(e).__name__}: {msg[:200]}") from None
-    return graph_from_exported(ep, name)
+    try:
+        return graph_from_exported(ep, name)
+    except ModelLoadError as e:
+        raise ModelLoadError(f"{path}: {e}") from None

@@ -1,0 +1,94 @@
+"""Fuzz targets: every parser of untrusted input, fed arbitrary bytes.
+
+Each target takes one input (bytes) and runs edgekit's own entry point on it, exactly as
+`edgekit inspect` / `deploy --wav` would. Contract: the call returns or raises an
+EdgekitError; anything else (another exception, a hang, a crash) is a bug.
+
+- tflite:        the bytes are a .tflite file (flatbuffer reader -> IR -> verify)
+- wav:           the bytes are a .wav file (read_wav)
+- keras_archive: the bytes are a .keras file (zip check, Keras load, importer)
+- keras_config:  the bytes are the config.json inside a valid .keras archive (the
+                 importer's wrapper around Keras deserialization)
+- h5:            the bytes are a legacy .h5 Keras file
+- pt2_archive:   the bytes are a .pt2 file (zip check, torch.export.load, importer)
+- pt2_model:     the bytes are models/model.json inside a valid .pt2 archive
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+SEEDS = Path(__file__).resolve().parent / "seeds"
+_TMP = Path(tempfile.mkdtemp(prefix="edgekit-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+
+
+def _as_file(data: bytes, name: str) -> str:
+    p = _TMP / name
+    p.write_bytes(data)
+    return str(p)
+
+
+def _load(data: bytes, name: str):
+    from edgekit.frontends import load_model
+    return load_model(_as_file(data, name))
+
+
+def _rezip(seed: str, member_suffix: str, data: bytes) -> bytes:
+    """The seed archive with one member replaced by `data` (valid zip, valid CRCs)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(SEEDS / seed) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            body = data if info.filename.endswith(member_suffix) else src.read(info)
+            dst.writestr(info, body)
+    return out.getvalue()
+
+
+def member(seed: str, member_suffix: str) -> bytes:
+    with zipfile.ZipFile(SEEDS / seed) as z:
+        name = next(n for n in z.namelist() if n.endswith(member_suffix))
+        return z.read(name)
+
+
+def tflite(data: bytes) -> None:
+    from edgekit.frontends.tflite import graph_from_tflite_bytes
+    graph_from_tflite_bytes(data, "fuzz.tflite", "fuzz")
+
+
+def wav(data: bytes) -> None:
+    from edgekit.audio import read_wav
+    read_wav(_as_file(data, "fuzz.wav"))
+
+
+def keras_archive(data: bytes) -> None:
+    _load(data, "fuzz.keras")
+
+
+def keras_config(data: bytes) -> None:
+    _load(_rezip("tiny.keras", "config.json", data), "fuzz.keras")
+
+
+def h5(data: bytes) -> None:
+    _load(data, "fuzz.h5")
+
+
+def pt2_archive(data: bytes) -> None:
+    _load(data, "fuzz.pt2")
+
+
+def pt2_model(data: bytes) -> None:
+    _load(_rezip("tiny.pt2", "models/model.json", data), "fuzz.pt2")
+
+
+# target -> (function, seed inputs)
+TARGETS = {
+    "tflite": (tflite, lambda: [(SEEDS / f).read_bytes() for f in ("tiny_float.tflite", "tiny_int8.tflite")]),
+    "wav": (wav, lambda: [(SEEDS / f).read_bytes() for f in ("tone.wav", "noise.wav")]),
+    "keras_archive": (keras_archive, lambda: [(SEEDS / "tiny.keras").read_bytes()]),
+    "keras_config": (keras_config, lambda: [member("tiny.keras", "config.json")]),
+    "h5": (h5, lambda: [(SEEDS / "tiny.h5").read_bytes()]),
+    "pt2_archive": (pt2_archive, lambda: [(SEEDS / "tiny.pt2").read_bytes()]),
+    "pt2_model": (pt2_model, lambda: [member("tiny.pt2", "models/model.json")]),
+}
