@@ -393,17 +393,28 @@ def _print_summary(out: dict, as_json: bool, title: str) -> None:
 
 # ---- entry point ------------------------------------------------------------------------
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a CI timeout, `kill`): unwound like Ctrl-C, so temporaries are removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     args = _parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return args.func(args)
     except EdgekitError as e:
         print(f"edgekit: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print("edgekit: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print("edgekit: interrupted; the previous output, if any, is untouched", file=sys.stderr)
+        return 143 if isinstance(e, _Terminated) else 130
     except Exception as e:  # a bug: still one line, unless debugging
         if os.environ.get("EDGEKIT_DEBUG"):
             raise

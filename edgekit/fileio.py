@@ -1,5 +1,9 @@
 """Atomic outputs: write next to the target, then rename, so an interrupted run never
-leaves a half-written file (the previous file, if any, stays intact until the rename)."""
+leaves a half-written file (the previous file, if any, stays intact until the rename).
+
+Temporaries are hidden and carry the writer's pid (`.edgekit-<pid>-*`): a run killed
+with SIGKILL cannot remove its own, so the next run writing into the same directory
+removes those whose process is gone."""
 from __future__ import annotations
 
 import contextlib
@@ -17,6 +21,40 @@ def check_output_parent(path: str) -> str:
     return d
 
 
+def _prefix() -> str:
+    return f".edgekit-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale(directory: str) -> list[str]:
+    """Remove temporaries left in `directory` by edgekit runs that no longer exist."""
+    import re
+    import shutil
+
+    removed = []
+    for name in sorted(os.listdir(directory)):
+        m = re.match(r"\.edgekit-(old-)?(\d+)-(.*)", name)
+        if not m or _alive(int(m.group(2))):
+            continue
+        p = os.path.join(directory, name)
+        target = os.path.join(directory, m.group(3))
+        if m.group(1) and not os.path.exists(target):
+            os.replace(p, target)   # killed between its two renames: the previous output returns
+            continue
+        shutil.rmtree(p, ignore_errors=True) if os.path.isdir(p) else os.unlink(p)
+        removed.append(name)
+    return removed
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -27,7 +65,8 @@ def _umask() -> int:
 def atomic_path(path: str):
     """Yield a temporary path in the target's directory; rename it over `path` on success."""
     d = check_output_parent(path)
-    fd, tmp = tempfile.mkstemp(prefix=".edgekit-", suffix=os.path.splitext(path)[1], dir=d)
+    remove_stale(d)
+    fd, tmp = tempfile.mkstemp(prefix=_prefix(), suffix=os.path.splitext(path)[1], dir=d)
     os.close(fd)
     try:
         yield tmp
@@ -65,17 +104,21 @@ def atomic_dir(path: str):
     import shutil
 
     parent = check_output_parent(path)
-    tmp = tempfile.mkdtemp(prefix=".edgekit-", dir=parent)
+    remove_stale(parent)
+    tmp = tempfile.mkdtemp(prefix=_prefix(), dir=parent)
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())   # mkdtemp makes 0700
-        old = None
-        if os.path.exists(path):
-            old = tempfile.mkdtemp(prefix=".edgekit-old-", dir=parent)
-            os.rmdir(old)
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old:
+        old = os.path.join(parent, f".edgekit-old-{os.getpid()}-{os.path.basename(path)}")
+        try:
+            if os.path.exists(path):
+                os.replace(path, old)
+            os.replace(tmp, path)
+        except BaseException:  # interrupted between the two renames: put the old one back
+            if os.path.exists(old) and not os.path.exists(path):
+                os.replace(old, path)
+            raise
+        if os.path.exists(old):
             shutil.rmtree(old, ignore_errors=True)
     finally:
         if os.path.exists(tmp):

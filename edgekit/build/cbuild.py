@@ -24,6 +24,27 @@ class ToolchainError(EdgekitError):
     exit_code = 7
 
 
+def run_group(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
+    """subprocess.run for a tool that spawns its own children (pio -> scons -> gcc): it runs
+    in a process group of its own, and the whole group is killed on a timeout, Ctrl-C or
+    SIGTERM, so nothing keeps writing into an output that is being discarded."""
+    import os
+    import signal
+
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True, **kw)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except BaseException:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, p.returncode, out, err)
+
+
 def _need(tool: str, pkg: str) -> str:
     path = shutil.which(tool)
     if not path:

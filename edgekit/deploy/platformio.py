@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, write_model
+from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, run_group, write_model
 from edgekit.codegen.emit import Generated
 from edgekit.deploy.boards import Board
 from edgekit.deploy.firmware import FRONTEND, KWS, KwsConfig, generated_files
@@ -165,8 +165,7 @@ def pio_run(project: Path, timeout: float = 600) -> Path:
     core.mkdir(parents=True, exist_ok=True)
     _prepare_scons(core)
     try:
-        r = subprocess.run([_pio(), "run", "-d", str(project)], capture_output=True, text=True,
-                           env=pio_env(), timeout=timeout)
+        r = run_group([_pio(), "run", "-d", str(project)], timeout, env=pio_env())
     except subprocess.TimeoutExpired:
         raise EdgekitError(f"pio run did not finish in {timeout:.0f} s") from None
     (project / "pio-build.log").write_text(r.stdout + r.stderr)
