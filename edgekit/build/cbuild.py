@@ -27,11 +27,14 @@ class ToolchainError(EdgekitError):
 def run_group(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
     """subprocess.run for a tool that spawns its own children (pio -> scons -> gcc): it runs
     in a process group of its own, and the whole group is killed on a timeout, Ctrl-C or
-    SIGTERM, so nothing keeps writing into an output that is being discarded."""
+    SIGTERM, or (by edgekit.build.guard) when edgekit itself is killed, so nothing keeps
+    writing into an output that is being discarded."""
     import os
     import signal
+    import sys
 
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    p = subprocess.Popen([sys.executable, "-m", "edgekit.build.guard", str(os.getpid()), *cmd],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          start_new_session=True, **kw)
     try:
         out, err = p.communicate(timeout=timeout)

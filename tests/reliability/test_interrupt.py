@@ -47,6 +47,18 @@ def previous(tmp_path_factory):
     return out, tree_digest(out)
 
 
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for d in Path("/proc").iterdir():
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd and d.name != str(os.getpid()):
+            found.append(cmd[:200])
+    return found
+
+
 def _kill_midway(out: Path, sig: int) -> tuple[subprocess.Popen, str]:
     """Start a deploy over `out` and send `sig` once its PlatformIO build is running."""
     p = subprocess.Popen(deploy_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -81,6 +93,10 @@ def test_sigkill_keeps_previous_output_and_next_run_cleans_up(previous, tmp_path
     assert tree_digest(out) == digest, "the previous output changed"
     left = temporaries(out.parent)
     assert left and all(t.startswith(f".edgekit-{p.pid}-") for t in left), left  # hidden, named by pid
+    deadline = time.monotonic() + 10   # the build tree dies with edgekit (edgekit.build.guard)
+    while _processes_mentioning(left[0]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(left[0]) == [], "the killed deploy's build kept running"
     # the next run writing into that directory removes what the killed one left
     r = subprocess.run([*EDGEKIT, "codegen", MODEL, "-o", str(out.parent / "c")], capture_output=True,
                        text=True, env=ENV, cwd=ROOT, timeout=300)
