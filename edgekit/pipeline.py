@@ -124,8 +124,8 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
     report = {"model": model, "method": ccfg.method, "max_drop": ccfg.max_drop, "gptq": ccfg.gptq,
               "synthetic_samples": int(len(sx)), **figures,
               "proxy_float_weights": r.score.as_dict(), "proxy_evaluations": r.evaluations,
-              "layers": [L.as_dict() for L in r.layers],
-              "compress_seconds": round(time.perf_counter() - t1, 2), **info}
+              "layers": [L.as_dict() for L in r.layers]}
+    timings = {"compress_seconds": round(time.perf_counter() - t1, 2), **info}
     if verify:
         report["tflm_check"] = _verify_against_tflm(qgraph, data, sx[:8])
     with atomic_dir(out_dir) as tmp:
@@ -136,9 +136,9 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
             f.write("\n")
         SynthResult(sx, np.full(len(sx), -1, np.int64), [], synth_cfg).save(os.path.join(tmp, "synth.npz"),
                                                                              graph.meta.get("sha256"))
+    # timings go to the summary, not the file: same inputs and seed, same bytes
     summary = {k: v for k, v in report.items() if k != "layers"}
-    summary["output"] = out_dir
-    summary["layers"] = _layer_bits(r)
+    summary.update(timings, output=out_dir, layers=_layer_bits(r))
     return summary
 
 
@@ -337,7 +337,8 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
             shutil.copy(elf, os.path.join(tmp, "firmware.elf"))
         summary["build_seconds"] = round(time.perf_counter() - t0, 2)
         with open(os.path.join(tmp, "deploy.json"), "w") as f:
-            json.dump({k: v for k, v in summary.items() if k != "output"}, f, indent=2)
+            # no timings or output path in the file: same inputs and seed, same bytes
+            json.dump({k: v for k, v in summary.items() if k not in ("output", "build_seconds")}, f, indent=2)
             f.write("\n")
     if build and run and board.emulated and wavs:
         summary.update(_run_wavs(Path(out_dir) / "firmware.elf", target, board, wavs, count))
