@@ -82,6 +82,12 @@ def pt2_model(data: bytes) -> None:
     _load(_rezip("tiny.pt2", "models/model.json", data), "fuzz.pt2")
 
 
+def canary(data: bytes) -> None:
+    """A deliberately buggy parser: the harness must report its ValueError as a finding."""
+    if data[:1] == b"B":
+        raise ValueError("canary: the fuzzer found the planted bug")
+
+
 # target -> (function, seed inputs)
 TARGETS = {
     "tflite": (tflite, lambda: [(SEEDS / f).read_bytes() for f in ("tiny_float.tflite", "tiny_int8.tflite")]),
@@ -91,4 +97,5 @@ TARGETS = {
     "h5": (h5, lambda: [(SEEDS / "tiny.h5").read_bytes()]),
     "pt2_archive": (pt2_archive, lambda: [(SEEDS / "tiny.pt2").read_bytes()]),
     "pt2_model": (pt2_model, lambda: [member("tiny.pt2", "models/model.json")]),
+    "canary": (canary, lambda: [b"A"]),
 }
