@@ -9,7 +9,7 @@ EVAL_Y := $(ASSETS)/eembc_kws01/kws01_labels_1000.npy
 export EDGEKIT_QUIET ?=
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: setup demo demo-quantize test test-slow bench clean
+.PHONY: setup demo demo-quantize test test-slow bench fuzz clean
 
 setup:
 	@bash scripts/setup.sh
@@ -46,6 +46,10 @@ bench: setup
 	$(VENV)/python bench/data_free.py --assets $(ASSETS)
 	$(VENV)/python bench/codegen_vs_tflm.py --assets $(ASSETS)
 	$(VENV)/python bench/kws_audio.py --assets $(ASSETS)
+
+# Long fuzzing of the model and wav parsers (~21 min; `make test` runs a 1-minute pass).
+fuzz: setup
+	$(VENV)/python bench/fuzz.py
 
 clean:
 	rm -rf .pytest_cache build bench/results
