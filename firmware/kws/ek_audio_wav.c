@@ -15,6 +15,9 @@ int ek_wav_open(ek_wav *w, const char *path, int32_t rate) {
     if (fread(h, 1, 12, w->f) != 12 || memcmp(h, "RIFF", 4) || memcmp(h + 8, "WAVE", 4)) goto bad;
     while (fread(h, 1, 8, w->f) == 8) {
         const uint32_t len = le32(h + 4);
+        /* a chunk over 2 GB is corrupt, and (long)len would be negative on a 32-bit core:
+         * fseek would go backwards and the walk could loop forever */
+        if (len > 0x7FFFFFF0u) goto bad;
         if (!memcmp(h, "fmt ", 4)) {
             if (len < 16 || fread(h + 8, 1, 16, w->f) != 16) goto bad;
             if (le16(h + 8) != 1 || le16(h + 10) != 1 || (int32_t)le32(h + 12) != rate || le16(h + 22) != 16) {
