@@ -99,8 +99,8 @@ def test_codegen_and_run_commands(tmp_path):
 
 def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     """`edgekit compress` end to end on the sample (tiny synthetic set, k-means 4 bins):
-    report figures match the written model; `codegen` stores its conv and depthwise
-    layers as codebooks."""
+    report figures match the written model; `codegen` stores its conv, depthwise and
+    fully connected layers as codebooks."""
     out = tmp_path / "c"
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", out, "--method", "kmeans", "--bins", "4",
             "--samples", "8", "--iters", "5", "--json")
@@ -111,14 +111,15 @@ def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     assert report["weight_ratio"] == summary["weight_ratio"] > 10
     assert report["kernel_weights"] == 22016 and len(report["layers"]) == 10
     assert all(L["kind"] == "codebook" and L["bits"] == 2 for L in report["layers"])
-    # the bytes are what codegen deploys: FC has no codebook kernel, so it counts as int8
+    # the bytes are what codegen deploys: the FC layer too is a codebook (run as a 1x1 conv):
+    # 12 x 64 2-bit indices in 6 channel pairs = 192 B, 3 B padding, 16 table entries
     assert sum(L["bytes"] for L in report["layers"]) == report["weight_bytes"]
-    assert next(L["bytes"] for L in report["layers"] if L["op"] == "FullyConnected") == 768
+    assert next(L["bytes"] for L in report["layers"] if L["op"] == "FullyConnected") == 192 + 3 + 64
     assert report["tflm_check"].startswith("identical")
     g = run("codegen", out / "model.tflite", "-o", tmp_path / "gen", "--json")
     assert g.returncode == 0, g.stderr
     src = next((tmp_path / "gen").glob("*[!a].c")).read_text()
-    assert src.count("st = ek_conv_1x1_cb_s8(") == 4 and src.count("st = ek_conv_cb_s8(") == 1
+    assert src.count("st = ek_conv_1x1_cb_s8(") == 5 and src.count("st = ek_conv_cb_s8(") == 1
     assert src.count("st = ek_dw_conv_cb_s8(") == 4
 
 

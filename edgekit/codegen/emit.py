@@ -89,7 +89,9 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     wdata = w.data
     lines = [f"static const ek_quant_params q = {{{mult}, {shift}}};"]
     src, dst = _ptr(plan, x.name, True), _ptr(plan, y.name)
-    if node.op == "FullyConnected":
+    cb = codebook.deployable(node.op, w.data, node.attr("depth_multiplier", 1)) if d.codebooks else None
+    pointwise = is_pointwise(node, g) or (node.op == "FullyConnected" and cb is not None)
+    if node.op == "FullyConnected" and cb is None:
         cols = w.shape[1]
         wn, bn = d.add("w", "int8_t", wdata), d.add("b", "int32_t", bias_v)
         rows = x.size // cols
@@ -97,13 +99,17 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
                      f"{rows}, {cols}, {src}, {cout}, {wn}, {bn}, {dst});")
         return lines
     lines.append(_conv_params(node, x, y, rq.act_min, rq.act_max))
-    fd = "" if is_pointwise(node, g) else f", fd = {_dims(w.shape)}"
-    lines.append(f"static const ek_dims in = {_dims(x.shape)}{fd}, out = {_dims(y.shape)};")
+    fd = "" if pointwise else f", fd = {_dims(w.shape)}"
+    if node.op == "FullyConnected":   # a codebook FC runs as a 1x1 conv over its rows
+        rows = x.size // w.shape[1]
+        dims = f"in = {{1, 1, {rows}, {w.shape[1]}}}, out = {{1, 1, {rows}, {cout}}}"
+    else:
+        dims = f"in = {_dims(x.shape)}{fd}, out = {_dims(y.shape)}"
+    lines.append(f"static const ek_dims {dims};")
     # eff_bias = bias + input_offset * sum(w) per output channel: the input offset leaves
     # the inner loops (padding taps read the zero point, which then contributes 0)
-    w_sum = (wdata.reshape(cout, -1) if node.op == "Conv2D" else wdata.reshape(-1, cout).T)
+    w_sum = (wdata.reshape(-1, cout).T if node.op == "DepthwiseConv2D" else wdata.reshape(cout, -1))
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
-    cb = codebook.deployable(node.op, w.data, node.attr("depth_multiplier", 1)) if d.codebooks else None
     if cb is not None:                      # indices + decode table instead of int8 weights
         idx = codebook.layer_indices(node.op, wdata, cb)
         packed = np.frombuffer(codebook.pack(codebook.family_of(node.op, wdata.shape), idx, cb.bits), np.uint8)
@@ -115,8 +121,8 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
         weights = d.add("w", "int8_t", packed)
     bn = d.add("b", "int32_t", eff)
     lines.append(_ctx(plan, node))
-    kernel = "ek_conv_1x1" if is_pointwise(node, g) else "ek_conv" if node.op == "Conv2D" else "ek_dw_conv"
-    fd_arg = "" if is_pointwise(node, g) else " &fd,"
+    kernel = "ek_conv_1x1" if pointwise else "ek_conv" if node.op == "Conv2D" else "ek_dw_conv"
+    fd_arg = "" if pointwise else " &fd,"
     lines.append(f"st = {kernel}{'_cb' if cb else ''}_s8(&p, &q, &ctx, &in, {src},{fd_arg} {weights}, {bn}, "
                  f"&out, {dst});")
     return lines

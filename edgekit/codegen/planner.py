@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from edgekit.compress import codebook
 from edgekit.ir import Graph, Node
 
 ALIGN = 4
@@ -72,6 +73,9 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
     if is_pointwise(node, graph):
         return 4 * x.shape[3] + y.shape[3]                  # 2 pixels as int16 + 1 output pixel
+    if node.op == "FullyConnected" and codebook.deployable(node.op, graph.tensor(node.inputs[1]).data):
+        w = graph.tensor(node.inputs[1]).shape              # runs as a 1x1 conv: same scratch
+        return 4 * w[1] + w[0]
     if node.op == "Conv2D":
         w = graph.tensor(node.inputs[1]).shape
         return 6 * w[1] * w[2] * w[3]                       # 2 im2col columns + int16 copies

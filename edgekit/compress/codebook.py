@@ -11,14 +11,13 @@ an ordinary per-channel TFLite model). Flash holds, per layer:
   the kernels may always load 32 bits.
 
 Unit order per kernel family (ek_nn.h):
-- conv / 1x1 conv ("pairs" layout, k = kh*kw*cin, k % 4 == 0): per output-channel pair p,
+- conv / 1x1 conv / fully connected ("pairs" layout, k = kh*kw*cin, or cin for a fully
+  connected layer, which runs as a 1x1 conv over its rows; k % 4 == 0): per output-channel pair p,
   per group i of 4 values: (2p: v0, v2), (2p: v1, v3), (2p+1: v0, v2), (2p+1: v1, v3);
   an odd last channel: (v0, v2), (v1, v3) per group. Each channel pair's stream, and the
   odd row, start on a byte boundary.
 - depthwise (multiplier 1, cout % 4 == 0, <= 25 taps): per group of 4 channels, per tap:
   (c0, c2), (c1, c3); each channel group starts on a byte boundary.
-- fully connected: per output row, the cin indices one after the other (a plain index
-  stream, two per unit), each row starting on a byte boundary.
 
 This module is the NumPy twin of the kernels' decoders: pack() produces exactly the bytes
 the code generator emits, decode() inverts it.
@@ -90,29 +89,27 @@ def _depthwise_streams(idx: np.ndarray) -> list[np.ndarray]:
 
 
 def index_streams(family: str, idx: np.ndarray) -> list[np.ndarray]:
-    """family: 'pairs' (idx [cout, k]), 'depthwise' (idx [taps, cout]), 'rows' ([cout, cin])."""
+    """family: 'pairs' (idx [cout, k]: conv, 1x1 conv, fully connected) or 'depthwise'
+    (idx [taps, cout])."""
     if family == "pairs":
         return _pairs_streams(idx)
-    if family == "depthwise":
-        return _depthwise_streams(idx)
-    return [row for row in idx]
+    return _depthwise_streams(idx)
 
 
 def family_ok(family: str, shape: tuple[int, ...]) -> bool:
     """Whether a layer of this weight shape can use the codebook kernels."""
     if family == "pairs":
         return int(np.prod(shape[1:])) % 4 == 0
-    if family == "depthwise":
-        return shape[0] == 1 and shape[-1] % 4 == 0 and shape[1] * shape[2] <= 25
-    return True
+    return shape[0] == 1 and shape[-1] % 4 == 0 and shape[1] * shape[2] <= 25
 
 
 def deployable(op: str, weights: np.ndarray, depth_multiplier: int = 1) -> Codebook | None:
     """The codebook a layer is deployed with: its int8 weights take at most 16 values and a
-    codebook kernel exists for it (conv / 1x1 conv with k % 4 == 0; depthwise with
-    multiplier 1, channels in fours, <= 25 taps). None: the layer deploys as int8. The
-    code generator and the compression report both decide by this."""
-    if op not in ("Conv2D", "DepthwiseConv2D"):
+    codebook kernel exists for it (conv / 1x1 conv with k % 4 == 0; fully connected with
+    cin % 4 == 0, run as a 1x1 conv over its rows; depthwise with multiplier 1, channels in
+    fours, <= 25 taps). None: the layer deploys as int8. The code generator and the
+    compression report both decide by this."""
+    if op not in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
         return None
     fam = family_of(op, weights.shape)
     if not family_ok(fam, weights.shape) or (fam == "depthwise" and depth_multiplier != 1):
@@ -160,13 +157,9 @@ def _family_shape(family: str, shape: tuple[int, ...]) -> tuple[int, int]:
 
 
 def family_of(op: str, shape: tuple[int, ...]) -> str:
-    if op == "DepthwiseConv2D":
-        return "depthwise"
-    if op == "FullyConnected":
-        return "rows"
-    return "pairs"
+    return "depthwise" if op == "DepthwiseConv2D" else "pairs"
 
 
 def layer_indices(op: str, weights: np.ndarray, cb: Codebook) -> np.ndarray:
-    """The index matrix in the family's shape ([cout, k], [taps, cout] or [cout, cin])."""
+    """The index matrix in the family's shape ([cout, k] or [taps, cout])."""
     return cb.indices(weights.reshape(_family_shape(family_of(op, weights.shape), weights.shape)))

@@ -103,3 +103,43 @@ def test_reference_agrees_on_codegen_transforms(kws_int8, kws_eval):
     """The pointwise kernel's folded bias is exact: reference == C on a batch with extremes."""
     x = np.concatenate([np.full((2, 49, 10, 1), v, np.int8) for v in (-128, 127)])
     assert_identical(run_int8(kws_int8, x)[0], _run_c(kws_int8, x))
+
+
+# ---- the compressed model (codebook weights in every conv, depthwise and dense layer) ---
+
+@pytest.fixture(scope="module")
+def kws_codebook():
+    """The float sample compressed data-free as `deploy` does (k-means 8 bins + GPTQ),
+    from a short synthesis: every weight layer, the dense one included, is a codebook."""
+    from edgekit.compress import CompressConfig
+    from edgekit.pipeline import _compress
+
+    g = load_model(str(SAMPLES / "kws_ref_model.keras"))
+    sx = synthesize(g, SynthConfig(n=16, iters=50)).x
+    _, q = _compress(g, sx, CompressConfig(method="kmeans", bins={"*": 8}))
+    src = generate(q, "m").files["m.c"]
+    assert src.count("_cb_s8(&p") == 10 and "ek_fully_connected_s8" not in src
+    return q
+
+
+def _eval_inputs(q, kws_eval, n):
+    from edgekit.evaluate import model_inputs
+    from tests.conftest import dequant_kws
+    return model_inputs(q, dequant_kws(kws_eval["x"][:n]))
+
+
+def test_codebook_kws_host_matches_reference_subset(kws_codebook, kws_eval):
+    x = _eval_inputs(kws_codebook, kws_eval, 200)
+    assert_identical(run_int8(kws_codebook, x)[0].reshape(len(x), -1), _run_c(kws_codebook, x))
+
+
+@pytest.mark.slow
+def test_codebook_kws_host_matches_reference_all_1000(kws_codebook, kws_eval):
+    x = _eval_inputs(kws_codebook, kws_eval, 1000)
+    assert_identical(run_int8(kws_codebook, x)[0].reshape(len(x), -1), _run_c(kws_codebook, x))
+
+
+def test_codebook_kws_qemu_m4_matches_reference_50(kws_codebook, kws_eval):
+    x = _eval_inputs(kws_codebook, kws_eval, 50)
+    assert_identical(run_int8(kws_codebook, x)[0].reshape(len(x), -1), _run_c(kws_codebook, x, "mps2-an386"),
+                     "mps2-an386")

@@ -1,0 +1,216 @@
+"""Bin & Quant on kws_ref_model: the size / accuracy sweep, the comparison with
+sensitivity-blind k-means, whether the data-free proxy tracks real accuracy, and the
+compressed model as C (exactness, flash, RAM, instructions).
+
+usage: python bench/compression.py [--assets ../shared/assets] [--out bench/results] [--quick]
+
+No real data is used to compress: one BatchNorm-synthesized set (64 inputs) drives every
+run. The 1000 labelled eembc_kws01 inputs only score the results (int8 reference
+executor, which the generated C and TFLM match byte for byte).
+1. Sweep: Bin & Quant at proxy budgets (--max-drop) and k-means at uniform bin counts:
+   weight_ratio, model_ratio, proxy agreement and KL on the synthetic set, real top-1.
+2. Same size, sensitivity-blind: k-means with exactly the per-layer bin counts Bin &
+   Quant chose, against Bin & Quant.
+3. Proxy vs real: rank correlation of proxy agreement / KL with real top-1 over all runs.
+4. C of the compressed model (k-means 8 bins, what `deploy` uses): host on all 1000
+   inputs and QEMU Cortex-M4 on 50, identical to the NumPy reference of the compressed
+   model; arm-none-eabi-size flash, planned arena, and instructions per layer vs int8.
+Prints tables, writes bench/results/compression.json and three PNGs (pareto,
+proxy_vs_real, sensitivity) beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("EDGEKIT_QUIET", "1")
+
+from edgekit.build.cbuild import build, run_batch  # noqa: E402
+from edgekit.build.profile import profile  # noqa: E402
+from edgekit.build.targets import TARGETS  # noqa: E402
+from edgekit.codegen.emit import generate  # noqa: E402
+from edgekit.compress import CompressConfig  # noqa: E402
+from edgekit.evaluate import evaluate, model_inputs  # noqa: E402
+from edgekit.frontends import load_model  # noqa: E402
+from edgekit.pipeline import _compress, compression_figures  # noqa: E402
+from edgekit.quant.ptq import quantize_graph  # noqa: E402
+from edgekit.quant.reference import run_int8  # noqa: E402
+from edgekit.runtime.tflm import first_mismatch  # noqa: E402
+from edgekit.synth import SynthConfig, synthesize  # noqa: E402
+
+SCALE, ZP = 0.5847029, 83
+FLOAT_TOP1 = 0.913
+
+
+def compress_run(g, sx, xf, y, label: str, ccfg: CompressConfig) -> tuple[dict, object, object]:
+    r, q = _compress(g, sx, ccfg)
+    row = {"label": label, "method": ccfg.method, **compression_figures(q),
+           "proxy_agreement": round(r.score.agreement, 4), "proxy_kl": round(r.score.kl, 5),
+           "top1": round(float(evaluate(q, xf, y).top1), 4),
+           "bins": {L.node: L.bins for L in r.layers if L.kind == "codebook"},
+           "bits": {L.node: L.bits for L in r.layers}}
+    print(f"{label:26s} {row['weight_ratio']:6.2f}x {row['weight_bytes']:7,d} B  model {row['model_ratio']:5.2f}x  "
+          f"proxy agree {row['proxy_agreement']:.3f} kl {row['proxy_kl']:.4f}  real top-1 {100 * row['top1']:.1f} %",
+          flush=True)
+    return row, r, q
+
+
+def spearman(a, b) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def c_check(q, xf) -> dict:
+    """The compressed model's C on host (all inputs) and QEMU M4 (50) vs its NumPy reference."""
+    gen = generate(q, "m")
+    xq = model_inputs(q, xf)
+    ref = run_int8(q, xq)[0].reshape(len(xq), -1)
+    src = gen.files[f"{gen.prefix}.c"]
+    out = {"codebook_layers": sum(1 for ln in src.splitlines() if "_cb_s8(" in ln and "st =" in ln)}
+    for name, n in (("host", len(xq)), ("mps2-an386", 50)):
+        with tempfile.TemporaryDirectory() as d:
+            got = run_batch(build(gen, TARGETS[name], Path(d)), TARGETS[name], xq[:n], ref.shape[1])
+        out[name] = {"n": n, "identical": int((got == ref[:n]).all(axis=1).sum()),
+                     "first_mismatch": first_mismatch(ref[:n], got)}
+    return out
+
+
+def cost(q, q_int8, xf) -> dict:
+    """Flash, RAM and exact instructions on the emulated Cortex-M4: codebook vs int8."""
+    res = {}
+    for name, graph in (("codebook", q), ("int8", q_int8)):
+        p = profile(graph, TARGETS["mps2-an386"], model_inputs(graph, xf[:1])[0])
+        by_op: dict[str, int] = {}
+        for L in p["layers"]:
+            by_op[L["op"]] = by_op.get(L["op"], 0) + L["instructions"]
+        res[name] = {"instructions": p["instructions"], "flash_bytes": p["flash_bytes"],
+                     "arena_bytes": p["arena_bytes"], "ram_bytes": p["ram_bytes"],
+                     "parameter_bytes": p["model_parameter_bytes"], "instructions_by_op": by_op}
+    return res
+
+
+def plots(rows: list[dict], int8_row: dict, sens_run, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for method, marker in (("binquant", "o"), ("kmeans", "s"), ("kmeans-same-bins", "^")):
+        pts = sorted((r["weight_ratio"], 100 * r["top1"]) for r in rows if r["kind"] == method)
+        if pts:
+            ax.plot(*zip(*pts), marker=marker, label=method)
+    ax.scatter([int8_row["weight_ratio"]], [100 * int8_row["top1"]], c="k", marker="*", s=80, label="int8 (no codebooks)")
+    ax.axhline(100 * FLOAT_TOP1, color="gray", ls=":", label="float 91.3 %")
+    ax.axhline(90.3, color="red", ls="--", lw=0.8, label="target 90.3 %")
+    ax.axvline(13, color="red", ls="--", lw=0.8)
+    ax.set_xlabel("weight_ratio (float32 kernel bytes / deployed bytes)")
+    ax.set_ylabel("real top-1 on eembc_kws01 (%)")
+    ax.set_title("kws_ref_model, data-free: size vs accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "compression_pareto.png", dpi=120)
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    a = [r["proxy_agreement"] * 100 for r in rows]
+    t = [r["top1"] * 100 for r in rows]
+    ax.scatter(a, t)
+    ax.set_xlabel("proxy: top-1 agreement with the float model on synthetic inputs (%)")
+    ax.set_ylabel("real top-1 (%)")
+    ax.set_title(f"proxy vs real accuracy (Spearman {spearman(a, t):.2f}, {len(rows)} runs)")
+    fig.tight_layout()
+    fig.savefig(out / "compression_proxy_vs_real.png", dpi=120)
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for L in sens_run.layers:
+        if L.sensitivity:
+            a1.plot(range(1, len(L.sensitivity) + 1), [max(s) for s in L.sensitivity], marker=".", label=L.node)
+    a1.set_yscale("log")
+    a1.set_xlabel("split step")
+    a1.set_ylabel("most sensitive bin: KL when its weights grow 20 %")
+    a1.set_title("Bin & Quant sensitivities per layer")
+    a1.legend(fontsize=6)
+    names = [L.node for L in sens_run.layers]
+    a2.bar(range(len(names)), [L.bits for L in sens_run.layers])
+    a2.set_xticks(range(len(names)), names, rotation=70, fontsize=7)
+    a2.set_ylabel("bits per weight (8 = stays int8)")
+    a2.set_title("bits chosen")
+    fig.tight_layout()
+    fig.savefig(out / "compression_sensitivity.png", dpi=120)
+    plt.close("all")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--assets", default=str(ROOT.parent / "shared" / "assets"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    ap.add_argument("--quick", action="store_true", help="fewer sweep points")
+    args = ap.parse_args()
+    d = Path(args.assets) / "eembc_kws01"
+    x = np.load(d / "kws01_inputs_int8_1000x49x10x1.npy")
+    y = np.load(d / "kws01_labels_1000.npy")
+    xf = (x.astype(np.float32) - ZP) * np.float32(SCALE)
+    g = load_model(str(ROOT / "samples" / "kws_ref_model.keras"))
+    sx = synthesize(g, SynthConfig()).x
+    q_int8 = quantize_graph(g, sx)
+    int8_row = {"label": "int8 (no codebooks)", **compression_figures(q_int8),
+                "top1": round(float(evaluate(q_int8, xf, y).top1), 4)}
+    print(f"{'int8 (no codebooks)':26s} {int8_row['weight_ratio']:6.2f}x  real top-1 {100 * int8_row['top1']:.1f} %")
+    rows, sens_run = [], None
+    drops = (1, 4, 16) if args.quick else (0.5, 1, 2, 4, 8, 16, 32)
+    for drop in drops:
+        row, r, _ = compress_run(g, sx, xf, y, f"binquant max-drop {drop}", CompressConfig(max_drop=drop))
+        rows.append({**row, "kind": "binquant"})
+        if drop == 4 or sens_run is None:
+            sens_run = r
+        same = {n: b for n, b in row["bins"].items()}
+        if same:
+            row2, _, _ = compress_run(g, sx, xf, y, "  k-means, same bins", CompressConfig(method="kmeans", bins=same))
+            rows.append({**row2, "kind": "kmeans-same-bins", "vs": row["label"]})
+    deploy_q = None
+    for k in ((4, 8, 16) if args.quick else (4, 6, 8, 12, 16)):
+        row, _, q = compress_run(g, sx, xf, y, f"k-means {k} bins", CompressConfig(method="kmeans", bins={"*": k}))
+        rows.append({**row, "kind": "kmeans"})
+        if k == 8:
+            deploy_q = q
+    a = [r["proxy_agreement"] for r in rows]
+    kl = [-r["proxy_kl"] for r in rows]
+    t = [r["top1"] for r in rows]
+    corr = {"agreement_vs_top1": round(spearman(a, t), 3), "minus_kl_vs_top1": round(spearman(kl, t), 3)}
+    print(f"proxy vs real, Spearman rank correlation: agreement {corr['agreement_vs_top1']}, "
+          f"-KL {corr['minus_kl_vs_top1']} ({len(rows)} runs)")
+    pairs = [(r, next(s for s in rows if s["kind"] == "kmeans-same-bins" and s.get("vs") == r["label"]))
+             for r in rows if r["kind"] == "binquant" and r["bins"]]
+    print("\nsame size, sensitivity-guided vs blind (k-means with Bin & Quant's per-layer bins):")
+    for bq, km in pairs:
+        print(f"  {bq['label']:24s} {bq['weight_ratio']:6.2f}x  Bin & Quant {100 * bq['top1']:.1f} %  "
+              f"k-means {100 * km['top1']:.1f} %  ({100 * (bq['top1'] - km['top1']):+.1f} pt)")
+    c = c_check(deploy_q, xf)
+    print(f"\ncompressed C (k-means 8 bins): host {c['host']['identical']}/{c['host']['n']} identical, "
+          f"QEMU M4 {c['mps2-an386']['identical']}/{c['mps2-an386']['n']}")
+    k = cost(deploy_q, q_int8, xf)
+    cb, i8 = k["codebook"], k["int8"]
+    print(f"M4 flash {cb['flash_bytes']:,} B vs int8 {i8['flash_bytes']:,} B; arena {cb['arena_bytes']:,} vs "
+          f"{i8['arena_bytes']:,} B; instructions {cb['instructions']:,} vs {i8['instructions']:,} "
+          f"({cb['instructions'] / i8['instructions']:.2f}x)")
+    for op in sorted(i8["instructions_by_op"]):
+        print(f"   {op:18s} {cb['instructions_by_op'].get(op, 0):>11,d} vs {i8['instructions_by_op'][op]:>11,d}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    plots(rows, int8_row, sens_run, out)
+    (out / "compression.json").write_text(json.dumps(
+        {"int8": int8_row, "runs": rows, "proxy_correlation": corr, "compressed_c": c, "cost_m4": k,
+         "sensitivity_run": [L.as_dict() for L in sens_run.layers]}, indent=1, default=str) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
