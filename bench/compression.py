@@ -104,10 +104,10 @@ def plots(rows: list[dict], int8_row: dict, sens_run, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for method, marker in (("binquant", "o"), ("kmeans", "s"), ("kmeans-same-bins", "^")):
+    for method, marker, ls in (("binquant", "o", "-"), ("kmeans-same-bins", "^", "-"), ("kmeans", "s", "")):
         pts = sorted((r["weight_ratio"], 100 * r["top1"]) for r in rows if r["kind"] == method)
-        if pts:
-            ax.plot(*zip(*pts), marker=marker, label=method)
+        if pts:   # uniform k-means: points only (several bin counts share one size)
+            ax.plot(*zip(*pts), marker=marker, ls=ls, label=method)
     ax.scatter([int8_row["weight_ratio"]], [100 * int8_row["top1"]], c="k", marker="*", s=80, label="int8 (no codebooks)")
     ax.axhline(100 * FLOAT_TOP1, color="gray", ls=":", label="float 91.3 %")
     ax.axhline(90.3, color="red", ls="--", lw=0.8, label="target 90.3 %")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import SAMPLES
 
 MODEL = str(SAMPLES / "kws_ref_model.keras")
 SMALL = ["--samples", "8", "--iters", "20"]   # a short synthesis: the bytes, not the quality, matter here
