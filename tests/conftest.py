@@ -1,7 +1,10 @@
 """Shared fixtures: paths to the external assets (../shared/assets) and samples."""
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,24 @@ SAMPLES = ROOT / "samples"
 ASSETS = Path(os.environ.get("EDGEKIT_ASSETS", ROOT.parent / "shared" / "assets"))
 
 KWS_SCALE, KWS_ZP = 0.5847029, 83
+
+EDGEKIT = [sys.executable, "-m", "edgekit.cli"]   # the CLI as users run it, in a new process
+
+
+def cli_env(**extra: str) -> dict:
+    return dict(os.environ, EDGEKIT_QUIET="1", TF_CPP_MIN_LOG_LEVEL="3", **extra)
+
+
+def edgekit_cli(*args, cwd=ROOT, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*EDGEKIT, *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          env=env or cli_env(), timeout=timeout)
+
+
+def tree_digest(d: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """sha256 of every file under d (relative path -> digest), except paths under `skip`."""
+    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*"))
+            if p.is_file() and not str(p.relative_to(d)).startswith(skip)}
 
 
 def asset(rel: str) -> Path:

@@ -2,22 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, asset
-
-EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
-
+from tests.conftest import ROOT, SAMPLES, asset, edgekit_cli
 
 def run(*args, cwd=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, EDGEKIT_QUIET="1", TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([*EDGEKIT, *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=env, timeout=300)
+    return edgekit_cli(*args, cwd=cwd or ROOT, timeout=300)
 
 
 @pytest.mark.parametrize("model, params, macs", [

@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import configparser
 import json
-import subprocess
-import sys
 
 import pytest
 
 from edgekit.build.profile import has_tools
 from edgekit.deploy.boards import list_boards
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, edgekit_cli
 
 INT8 = str(SAMPLES / "kws_ref_model_int8.tflite")
 needs_tools = pytest.mark.skipif(not has_tools(), reason="needs arm-none-eabi-gcc and qemu-system-arm")
 
 
 def edgekit(*args, cwd=ROOT):
-    return subprocess.run([sys.executable, "-m", "edgekit.cli", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+    return edgekit_cli(*args, cwd=cwd)
 
 
 def test_boards_lists_every_board_file():

@@ -3,17 +3,14 @@ the most), each asserting the exit code, one `edgekit: error:` line holding the 
 message, no traceback, and nothing written: not the output, not a temp dir."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, cli_env, edgekit_cli
 from tests.reliability.bad_models import make_all
 
 INT8 = SAMPLES / "kws_ref_model_int8.tflite"
@@ -158,11 +155,9 @@ def test_bad_input(case, inputs, tmp_path):
     args = [_fill(a, inputs, work) for a in argv]
     if "-o" not in args and case != "run_without_qemu":
         args += ["-o", str(work / "out")]
-    env = dict(os.environ, EDGEKIT_QUIET="1", TF_CPP_MIN_LOG_LEVEL="3")
-    env.update({k: _fill(v, inputs, work) for k, v in env_over.items()})
+    env = cli_env(**{k: _fill(v, inputs, work) for k, v in env_over.items()})
     before = {p.name: p.stat().st_mtime_ns for p in inputs["ok.wav"].parent.iterdir()}
-    r = subprocess.run([sys.executable, "-m", "edgekit.cli", *args], capture_output=True, text=True,
-                       cwd=work, env=env, timeout=300)
+    r = edgekit_cli(*args, cwd=work, env=env, timeout=300)
     lines = r.stderr.strip().splitlines()
     assert r.returncode == code, f"{case}: exit {r.returncode}, expected {code}: {r.stderr[-800:]}"
     assert len(lines) == 1 and lines[0].startswith("edgekit: error: "), f"{case}: {r.stderr[-800:]}"

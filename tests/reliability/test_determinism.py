@@ -4,27 +4,17 @@ report, generated C and firmware ELF, across two runs in two different directori
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, edgekit_cli, tree_digest
 
 MODEL = str(SAMPLES / "kws_ref_model.keras")
 SMALL = ["--samples", "8", "--iters", "20"]   # a short synthesis: the bytes, not the quality, matter here
-ENV = dict(os.environ, EDGEKIT_QUIET="1", TF_CPP_MIN_LOG_LEVEL="3")
 
 
 def edgekit(cwd: Path, *args) -> None:
-    r = subprocess.run([sys.executable, "-m", "edgekit.cli", *map(str, args)], capture_output=True,
-                       text=True, cwd=cwd, env=ENV, timeout=600)
+    r = edgekit_cli(*args, cwd=cwd)
     assert r.returncode == 0, r.stderr[-1000:]
-
-
-def digests(d: Path, skip=()) -> dict[str, str]:
-    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(d.rglob("*")) if p.is_file() and not any(str(p.relative_to(d)).startswith(s) for s in skip)}
 
 
 def assert_same(a: dict, b: dict, what: str) -> None:
@@ -42,13 +32,13 @@ def test_synth_quantize_compress_are_byte_identical(tmp_path):
         edgekit(d, "quantize", MODEL, "--data-free", "-o", "int8.tflite", *SMALL, "--seed", "3")
         edgekit(d, "compress", MODEL, "-o", "compressed", "--method", "kmeans", "--bins", "4", *SMALL, "--seed", "3")
         edgekit(d, "codegen", d / "int8.tflite", "-o", "c")
-        runs.append(digests(d))
+        runs.append(tree_digest(d))
     assert {"calib.npz", "int8.tflite", "compressed/model.tflite", "compressed/report.json",
             "compressed/synth.npz", "c/int8.c", "c/int8_data.c"} <= set(runs[0])
     assert_same(runs[0], runs[1], "synth/quantize/compress/codegen")
     # and the comparison can fail: another seed, other bytes
     edgekit(tmp_path, "synth", MODEL, "-o", "other.npz", *SMALL, "--seed", "4")
-    assert digests(tmp_path / "one")["calib.npz"] != hashlib.sha256((tmp_path / "other.npz").read_bytes()).hexdigest()
+    assert tree_digest(tmp_path / "one")["calib.npz"] != hashlib.sha256((tmp_path / "other.npz").read_bytes()).hexdigest()
 
 
 def test_deploy_is_byte_identical_including_the_elf(tmp_path):
@@ -61,7 +51,7 @@ def test_deploy_is_byte_identical_including_the_elf(tmp_path):
         d = tmp_path / name
         d.mkdir(parents=True)
         edgekit(d, "deploy", MODEL, "--board", "mps2-an386", "-o", "fw", *SMALL, "--no-count")
-        runs.append(digests(d / "fw", skip=(".pio", "pio-build.log")))
+        runs.append(tree_digest(d / "fw", skip=(".pio", "pio-build.log")))
     assert {"firmware.elf", "model.tflite", "deploy.json", "platformio.ini", "src/kws.c",
             "src/kws_data.c"} <= set(runs[0])
     assert_same(runs[0], runs[1], "deploy")

@@ -4,7 +4,6 @@ as it was, and no partial output; what SIGKILL leaves behind (a hidden temporary
 next edgekit run writing there removes."""
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -15,16 +14,10 @@ from pathlib import Path
 import pytest
 
 from edgekit.fileio import remove_stale
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import EDGEKIT, ROOT, SAMPLES, cli_env, edgekit_cli, tree_digest
 
 MODEL = SAMPLES / "kws_ref_model_int8.tflite"
-EDGEKIT = [sys.executable, "-m", "edgekit.cli"]
-ENV = dict(os.environ, EDGEKIT_QUIET="1", TF_CPP_MIN_LOG_LEVEL="3")
-
-
-def tree_digest(d: Path) -> dict[str, str]:
-    return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(d.rglob("*")) if p.is_file()}
+ENV = cli_env()
 
 
 def temporaries(parent: Path) -> list[str]:
@@ -32,7 +25,7 @@ def temporaries(parent: Path) -> list[str]:
 
 
 def deploy_cmd(out: Path) -> list[str]:
-    return [*EDGEKIT, "deploy", MODEL, "--board", "mps2-an386", "-o", str(out),
+    return ["deploy", MODEL, "--board", "mps2-an386", "-o", str(out),
             "--wav", str(next(SAMPLES.glob("wavs/yes_*.wav")))]
 
 
@@ -41,7 +34,7 @@ def previous(tmp_path_factory):
     """A finished deploy: the output the interrupted runs must not touch."""
     parent = tmp_path_factory.mktemp("kill")
     out = parent / "fw"
-    r = subprocess.run(deploy_cmd(out), capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=600)
+    r = edgekit_cli(*deploy_cmd(out))
     assert r.returncode == 0, r.stderr
     assert (out / "firmware.elf").is_file()
     return out, tree_digest(out)
@@ -61,8 +54,8 @@ def _processes_mentioning(text: str) -> list[str]:
 
 def _kill_midway(out: Path, sig: int) -> tuple[subprocess.Popen, str]:
     """Start a deploy over `out` and send `sig` once its PlatformIO build is running."""
-    p = subprocess.Popen(deploy_cmd(out), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=ENV, cwd=ROOT)
+    p = subprocess.Popen([*EDGEKIT, *map(str, deploy_cmd(out))], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and p.poll() is None:
         tmps = [out.parent / t for t in temporaries(out.parent) if t.startswith(f".edgekit-{p.pid}-")]
@@ -98,8 +91,7 @@ def test_sigkill_keeps_previous_output_and_next_run_cleans_up(previous, tmp_path
         time.sleep(0.2)
     assert _processes_mentioning(left[0]) == [], "the killed deploy's build kept running"
     # the next run writing into that directory removes what the killed one left
-    r = subprocess.run([*EDGEKIT, "codegen", MODEL, "-o", str(out.parent / "c")], capture_output=True,
-                       text=True, env=ENV, cwd=ROOT, timeout=300)
+    r = edgekit_cli("codegen", MODEL, "-o", out.parent / "c", timeout=300)
     assert r.returncode == 0, r.stderr
     assert temporaries(out.parent) == []
     assert tree_digest(out) == digest
