@@ -31,14 +31,15 @@ def read_wav(path: str, rate: int = 16000) -> np.ndarray:
 def parse_wav(data: bytes, path: str = "<bytes>", rate: int = 16000) -> np.ndarray:
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise InputError(f"{path}: not a readable PCM wav (no RIFF/WAVE header)")
-    pos, fmt = 12, None
+    pos, have_fmt = 12, False
     while pos + 8 <= len(data):
         cid, n = data[pos:pos + 4], int.from_bytes(data[pos + 4:pos + 8], "little")
         body = data[pos + 8:pos + 8 + n]
         if cid == b"fmt ":
-            fmt = _check_fmt(body, n, path, rate)
+            _check_fmt(body, n, path, rate)
+            have_fmt = True
         elif cid == b"data":
-            if fmt is None:
+            if not have_fmt:
                 raise InputError(f"{path}: not a readable PCM wav (data chunk before the fmt chunk)")
             if n < 2:
                 raise InputError(f"{path}: no audio samples")
@@ -46,11 +47,11 @@ def parse_wav(data: bytes, path: str = "<bytes>", rate: int = 16000) -> np.ndarr
                 raise InputError(f"{path}: truncated ({len(body) // 2} of {n // 2} samples)")
             return np.frombuffer(body, "<i2", n // 2).astype(np.int16)
         pos += 8 + n + (n & 1)
-    what = "fmt chunk" if fmt is None else "data chunk"
+    what = "data chunk" if have_fmt else "fmt chunk"
     raise InputError(f"{path}: not a readable PCM wav (no {what}; truncated?)")
 
 
-def _check_fmt(body: bytes, n: int, path: str, rate: int) -> tuple[int, int, int]:
+def _check_fmt(body: bytes, n: int, path: str, rate: int) -> None:
     if n < 16 or len(body) < 16:
         raise InputError(f"{path}: not a readable PCM wav (fmt chunk of {min(n, len(body))} bytes)")
     tag, ch, fr, _, _, bits = struct.unpack("<HHIIHH", body[:16])
@@ -63,4 +64,3 @@ def _check_fmt(body: bytes, n: int, path: str, rate: int) -> tuple[int, int, int
         raise InputError(f"{path}: {ch} channels, the front end needs mono")
     if bits != 16:
         raise InputError(f"{path}: {bits}-bit samples, the front end needs 16-bit PCM")
-    return tag, ch, fr

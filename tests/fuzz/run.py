@@ -111,15 +111,16 @@ def fuzz(target: str, seconds: int, runs: int = -1, workdir: str | None = None) 
     from tests.fuzz.targets import TARGETS
 
     work = Path(workdir or tempfile.mkdtemp(prefix=f"edgekit-fuzz-{target}-"))
-    corpus, seeds, art = work / "corpus", work / "seeds", work / "findings"
-    for d in (corpus, seeds, art):
+    corpus, seeds, art, files = work / "corpus", work / "seeds", work / "findings", work / "files"
+    for d in (corpus, seeds, art, files):
         d.mkdir(parents=True, exist_ok=True)
     for i, s in enumerate(TARGETS[target][1]()):
         (seeds / f"seed{i}").write_bytes(s)
     cmd = [sys.executable, "-m", "tests.fuzz.run", target, str(corpus), str(seeds),
            f"-max_total_time={seconds}", f"-runs={runs}", "-timeout=60", "-rss_limit_mb=8192",
            "-print_final_stats=1", f"-artifact_prefix={art}/", "-seed=1"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", EDGEKIT_QUIET="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3", EDGEKIT_QUIET="1",
+               EDGEKIT_FUZZ_TMP=str(files))
     t0 = time.monotonic()
     p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
                        timeout=seconds + 600)

@@ -15,18 +15,32 @@ EdgekitError; anything else (another exception, a hang, a crash) is a bug.
 """
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
 
 SEEDS = Path(__file__).resolve().parent / "seeds"
-_TMP = Path(tempfile.mkdtemp(prefix="edgekit-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+
+
+@functools.cache
+def _tmp() -> Path:
+    """Where file-based targets write their input: the runner's work directory
+    (EDGEKIT_FUZZ_TMP; libFuzzer exits without Python's atexit, so the runner owns the
+    cleanup), else a temporary directory removed at exit. Made on first use only."""
+    if os.environ.get("EDGEKIT_FUZZ_TMP"):
+        return Path(os.environ["EDGEKIT_FUZZ_TMP"])
+    d = tempfile.mkdtemp(prefix="edgekit-fuzz-")
+    atexit.register(shutil.rmtree, d, True)
+    return Path(d)
 
 
 def _as_file(data: bytes, name: str) -> str:
-    p = _TMP / name
+    p = _tmp() / name
     p.write_bytes(data)
     return str(p)
 
