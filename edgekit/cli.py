@@ -202,6 +202,10 @@ def _compression_args(s, default_method: str) -> None:
     s.add_argument("--max-drop", type=float, default=3.0,
                    help="for --method binquant: points of top-1 agreement with the float model (on "
                    "the synthetic inputs) the weight compression may cost (default 3)")
+    s.add_argument("--target-ratio", type=float, default=None, metavar="R",
+                   help="for --method binquant, instead of --max-drop: reach this weight_ratio (float32 "
+                   "kernel bytes / deployed bytes, e.g. 10); bits per layer are allocated by each "
+                   "layer's sensitivity on the synthetic inputs")
     s.add_argument("--no-gptq", action="store_true",
                    help="round to the nearest code instead of GPTQ's error-compensating assignment")
 
@@ -213,7 +217,10 @@ def _compress_cfg(args):
         raise InputError("--bins must be between 2 and 16")
     if args.max_drop < 0:
         raise InputError("--max-drop must be >= 0")
+    if args.target_ratio is not None and (args.method != "binquant" or not args.target_ratio > 0):
+        raise InputError("--target-ratio needs --method binquant and a ratio > 0")
     return CompressConfig(max_drop=args.max_drop, method=args.method, gptq=not args.no_gptq,
+                          target_ratio=args.target_ratio,
                           bins={"*": args.bins} if args.method == "kmeans" else {})
 
 

@@ -121,9 +121,11 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
     r, qgraph = _compress(graph, sx, ccfg)
     data = export_tflite(qgraph, "edgekit Bin & Quant (data-free)")
     figures = compression_figures(qgraph)
-    report = {"model": model, "method": ccfg.method, "max_drop": ccfg.max_drop, "gptq": ccfg.gptq,
+    budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {"max_drop": ccfg.max_drop}
+    report = {"model": model, "method": ccfg.method, **budget, "gptq": ccfg.gptq,
               "synthetic_samples": int(len(sx)), **figures,
               "proxy_float_weights": r.score.as_dict(), "proxy_evaluations": r.evaluations,
+              **({"allocation": {k: v for k, v in r.allocation.items() if k != "bit_kl"}} if r.allocation else {}),
               "layers": [L.as_dict() for L in r.layers]}
     timings = {"compress_seconds": round(time.perf_counter() - t1, 2), **info}
     if verify:
@@ -137,7 +139,7 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
         SynthResult(sx, np.full(len(sx), -1, np.int64), [], synth_cfg).save(os.path.join(tmp, "synth.npz"),
                                                                              graph.meta.get("sha256"))
     # timings go to the summary, not the file: same inputs and seed, same bytes
-    summary = {k: v for k, v in report.items() if k != "layers"}
+    summary = {k: v for k, v in report.items() if k not in ("layers", "allocation")}
     summary.update(timings, output=out_dir, layers=_layer_bits(r))
     return summary
 
@@ -269,7 +271,8 @@ def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Gra
     """float graph -> synthetic set -> codebook weights -> int8 graph, with the figures."""
     sx = synthesize(graph, synth_cfg).x
     r, qgraph = _compress(graph, sx, ccfg)
-    return qgraph, {"method": ccfg.method, **compression_figures(qgraph), "layers": _layer_bits(r)}, sx
+    budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {}
+    return qgraph, {"method": ccfg.method, **budget, **compression_figures(qgraph), "layers": _layer_bits(r)}, sx
 
 
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,

@@ -120,3 +120,29 @@ def test_compress_bad_arguments(tmp_path):
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", tmp_path / "c", "--method", "kmeans", "--bins", "40")
     assert r.returncode == 2 and r.stderr.strip() == "edgekit: error: --bins must be between 2 and 16"
     assert not (tmp_path / "c").exists()
+
+
+def test_compress_target_ratio(tmp_path):
+    """--target-ratio: the report's weight_ratio reaches it (bytes exactly as allocated),
+    the allocation (per-layer KL per bit width, frontier) is in report.json; an unreachable
+    ratio is one error line naming the reachable maximum, and nothing is written."""
+    out = tmp_path / "c"
+    r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", out, "--target-ratio", "11",
+            "--samples", "8", "--iters", "5", "--json", "--no-verify")
+    assert r.returncode == 0, r.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["target_ratio"] == 11 and "max_drop" not in report
+    assert report["weight_ratio"] >= 11
+    alloc = report["allocation"]
+    assert alloc["chosen_bytes"] == report["weight_bytes"] <= alloc["budget_bytes"] == int(4 * 22016 / 11)
+    assert all(set(L["bit_kl"]) == {"1", "2", "3", "4", "8"} for L in report["layers"])
+    assert len({L["bits"] for L in report["layers"]}) > 1          # mixed: not one width for all
+    r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", tmp_path / "d", "--target-ratio", "40",
+            "--samples", "8", "--iters", "5")
+    assert r.returncode == 2 and r.stderr.strip() == (
+        "edgekit: error: --target-ratio 40 is out of reach for this model: 1-bit codebooks in every layer "
+        "give 29.61x at most")
+    assert not (tmp_path / "d").exists()
+    r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", tmp_path / "d", "--target-ratio", "8",
+            "--method", "kmeans")
+    assert r.returncode == 2 and "--target-ratio needs --method binquant" in r.stderr

@@ -23,11 +23,12 @@ baseline the benchmark compares against.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from edgekit.compress import gptq
+from edgekit.compress.allocate import BITS, Option, choose, frontier, option_bytes
 from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, family_ok
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
@@ -42,10 +43,13 @@ COMPRESSIBLE = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
 @dataclass(frozen=True)
 class CompressConfig:
     """max_drop: how many points of top-1 agreement with the float model (on the synthetic
-    set) the weight compression may cost. method: 'binquant' or 'kmeans' (then `bins`
-    gives each layer's bin count, by node name, "*" for every layer)."""
+    set) the weight compression may cost. target_ratio: instead of max_drop, a weight_ratio
+    to reach; the bins per layer are then allocated by sensitivity (allocate.py). method:
+    'binquant' or 'kmeans' (then `bins` gives each layer's bin count, by node name, "*"
+    for every layer)."""
 
     max_drop: float = 1.0
+    target_ratio: float | None = None
     max_bins: int = 16
     perturb: float = 0.2
     method: str = "binquant"
@@ -69,6 +73,7 @@ class LayerResult:
     steps: int = 0
     score: dict = field(default_factory=dict)
     sensitivity: list = field(default_factory=list)   # per split: KL per bin
+    bit_kl: dict = field(default_factory=dict)         # --target-ratio: bits -> KL, layer alone
 
     @property
     def n_weights(self) -> int:
@@ -78,7 +83,7 @@ class LayerResult:
         return {"node": self.node, "op": self.op, "weights": self.n_weights, "kind": self.kind,
                 "bins": self.bins, "bits": self.bits, "codes": list(self.codes),
                 "bytes": self.bytes, "steps": self.steps, "score": self.score,
-                "sensitivity": self.sensitivity}
+                "sensitivity": self.sensitivity, **({"bit_kl": self.bit_kl} if self.bit_kl else {})}
 
 
 @dataclass
@@ -88,6 +93,7 @@ class CompressResult:
     fixed: dict[str, tuple[np.ndarray, np.ndarray]]   # weight name -> (int8 codes[idx], scales)
     score: Score
     evaluations: int
+    allocation: dict = field(default_factory=dict)   # --target-ratio: budget, choice, frontier
 
 
 # ---- one layer's binning -------------------------------------------------------------------
@@ -272,21 +278,75 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
     return res, (q, s)
 
 
+def _nodes(g: Graph) -> list:
+    """The layers a codebook kernel can run, largest weight tensor first (stable)."""
+    def ok(n) -> bool:
+        shape = g.tensor(n.inputs[1]).shape
+        fam = family_of(n.op, shape)
+        return family_ok(fam, shape) and not (fam == "depthwise" and n.attr("depth_multiplier", 1) != 1)
+    nodes = [n for n in g.nodes if n.op in COMPRESSIBLE and ok(n)]
+    return sorted(nodes, key=lambda n: -g.tensor(n.inputs[1]).size)
+
+
+def _bit_sensitivity(g: Graph, proxy: Proxy, nodes: list, cfg: CompressConfig, bar) -> list[list[Option]]:
+    """Per layer, alone: the proxy KL at 1-4 bits (k-means bins, same assignment as the
+    compression pass) and int8 (0)."""
+    options = []
+    for node in nodes:
+        layer = _Layer(g, node, proxy, cfg)
+        opts = [Option(8, option_bytes(node.op, layer.w.shape, 8), 0.0)]
+        for b in BITS:
+            _, codes, *_ = layer.apply(proxy, kmeans_1d(layer.u, 1 << b), cfg)
+            bits = bits_for(len(codes))      # merged duplicate codes can only make it smaller
+            opts.append(Option(bits, option_bytes(node.op, layer.w.shape, bits), proxy.score().kl))
+        layer.restore(proxy)
+        options.append(opts)
+        bar.update(layer=node.name, step="sensitivity")
+    return options
+
+
+def _allocate(g: Graph, proxy: Proxy, nodes: list, cfg: CompressConfig, bar) -> tuple[CompressConfig, dict]:
+    """--target-ratio: the per-layer bins the sensitivity allocation chooses, as a k-means
+    config for the compression pass, and what to report about it."""
+    n_all = fixed = 0
+    names = {n.name for n in nodes}
+    for n in g.nodes:
+        if n.op in COMPRESSIBLE:
+            t = g.tensor(n.inputs[1])
+            n_all += t.size
+            fixed += 0 if n.name in names else t.size
+    options = _bit_sensitivity(g, proxy, nodes, cfg, bar)
+    front = frontier(options)
+    budget = int(4 * n_all / cfg.target_ratio) - fixed
+    pick = choose(front, budget, fixed, n_all, cfg.target_ratio)
+    bins = {n.name: 1 << b for n, b in zip(nodes, pick.bits) if b != 8}
+    info = {"target_ratio": cfg.target_ratio, "budget_bytes": budget + fixed,
+            "chosen_bytes": pick.bytes + fixed, "predicted_kl": round(pick.kl, 6),
+            "bit_kl": {n.name: {str(o.bits): round(o.kl, 6) for o in opts} for n, opts in zip(nodes, options)},
+            "frontier": [[p.bytes + fixed, round(p.kl, 6)] for p in front]}
+    return replace(cfg, method="kmeans", bins=bins), info
+
+
 def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = CompressConfig(),
                    show_progress: bool = True) -> CompressResult:
     """Float graph + synthetic inputs -> compressed float graph and per-layer codebooks."""
     if cfg.method not in ("binquant", "kmeans"):
         raise InputError(f"unknown compression method '{cfg.method}' (binquant or kmeans)")
+    if cfg.target_ratio is not None and (cfg.method != "binquant" or not cfg.target_ratio > 0):
+        raise InputError("--target-ratio needs --method binquant and a ratio > 0")
     g = prepare_for_quantization(graph)
     proxy = Proxy(g, synth_x)
-    nodes = [n for n in g.nodes if n.op in COMPRESSIBLE
-             and family_ok(family_of(n.op, g.tensor(n.inputs[1]).shape), g.tensor(n.inputs[1]).shape)]
-    order = sorted(nodes, key=lambda n: -g.tensor(n.inputs[1]).size)   # largest first (stable)
-    layers, fixed = [], {}
-    with progress_bar("compressing", len(order), enabled=show_progress) as bar:
+    order = _nodes(g)
+    layers, fixed, allocation = [], {}, {}
+    steps = len(order) * (2 if cfg.target_ratio else 1)
+    with progress_bar("compressing", steps, enabled=show_progress) as bar:
+        run_cfg = cfg
+        if cfg.target_ratio:
+            run_cfg, allocation = _allocate(g, proxy, order, cfg, bar)
         for node in order:
-            layer = _Layer(g, node, proxy, cfg)
-            res, qs = _compress_layer(proxy, layer, cfg)
+            layer = _Layer(g, node, proxy, run_cfg)
+            res, qs = _compress_layer(proxy, layer, run_cfg)
+            res.bit_kl = allocation.get("bit_kl", {}).get(node.name, {})
             layers.append(res)
             if qs is not None:
                 fixed[layer.wname] = qs
@@ -297,4 +357,4 @@ def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = Comp
         if t.is_const and proxy.has(name):
             tensors[name] = type(t)(t.name, t.shape, t.dtype, proxy.get(name).astype(t.data.dtype), t.quant)
     out = g.replace(tensors=tensors)
-    return CompressResult(out, layers, fixed, proxy.score(), proxy.evaluations)
+    return CompressResult(out, layers, fixed, proxy.score(), proxy.evaluations, allocation)
