@@ -19,7 +19,9 @@ The result is a float graph whose weights are exactly scale_c * code[index], plu
 per-layer codes and scales, which PTQ then turns into an int8 model (fixed weights).
 
 The same driver also runs sensitivity-blind k-means at given per-layer bin counts, the
-baseline the benchmark compares against.
+baseline the benchmark compares against, and, for a size target (target_ratio), the
+sensitivity allocation of allocate.py: bits per layer from each layer's proxy KL at 1-4
+bits, then k-means bins at those counts.
 """
 from __future__ import annotations
 
