@@ -59,8 +59,8 @@ def _kill_midway(out: Path, sig: int) -> tuple[subprocess.Popen, str]:
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and p.poll() is None:
         tmps = [out.parent / t for t in temporaries(out.parent) if t.startswith(f".edgekit-{p.pid}-")]
-        if tmps and (tmps[0] / "platformio.ini").exists():   # project written, `pio run` started
-            time.sleep(1.5)
+        if tmps and (tmps[0] / ".pio").exists():   # `pio run` is building in the temporary
+            time.sleep(0.3)
             break
         time.sleep(0.1)
     assert p.poll() is None, f"deploy ended before it could be interrupted: {p.communicate()[1][-500:]}"
@@ -73,7 +73,7 @@ def _kill_midway(out: Path, sig: int) -> tuple[subprocess.Popen, str]:
 def test_interrupt_keeps_previous_output(previous, sig, code):
     out, digest = previous
     p, err = _kill_midway(out, sig)
-    assert p.returncode == code, err[-800:]
+    assert p.returncode == code, f"exit {p.returncode}, expected {code}: {err[-800:]}"
     assert err.strip().splitlines()[-1].startswith("edgekit: interrupted"), err[-800:]
     assert tree_digest(out) == digest, "the previous output changed"
     assert temporaries(out.parent) == [], "a partial output was left behind"
