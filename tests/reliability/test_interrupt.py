@@ -54,8 +54,11 @@ def _processes_mentioning(text: str) -> list[str]:
 
 def _kill_midway(out: Path, sig: int) -> tuple[subprocess.Popen, str]:
     """Start a deploy over `out` and send `sig` once its PlatformIO build is running."""
+    # a shell's background job (`make test &`, nohup) inherits SIGINT ignored, and Python
+    # then installs no KeyboardInterrupt handler: give the deploy a foreground disposition
     p = subprocess.Popen([*EDGEKIT, *map(str, deploy_cmd(out))], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+                         stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and p.poll() is None:
         tmps = [out.parent / t for t in temporaries(out.parent) if t.startswith(f".edgekit-{p.pid}-")]
