@@ -217,8 +217,6 @@ def _compress_cfg(args):
         raise InputError("--bins must be between 2 and 16")
     if args.max_drop < 0:
         raise InputError("--max-drop must be >= 0")
-    if args.target_ratio is not None and (args.method != "binquant" or not args.target_ratio > 0):
-        raise InputError("--target-ratio needs --method binquant and a ratio > 0")
     return CompressConfig(max_drop=args.max_drop, method=args.method, gptq=not args.no_gptq,
                           target_ratio=args.target_ratio,
                           bins={"*": args.bins} if args.method == "kmeans" else {})

@@ -16,6 +16,7 @@ meets the target ratio by construction; its accuracy is whatever the allocation 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from edgekit.compress.codebook import Codebook, deployed_bytes, family_of
@@ -41,10 +42,7 @@ class Point:
 def option_bytes(op: str, shape: tuple[int, ...], bits: int) -> int:
     """Flash bytes of a layer's weights deployed at `bits` (8: plain int8)."""
     if bits == 8:
-        n = 1
-        for d in shape:
-            n *= d
-        return n
+        return math.prod(shape)
     cb = Codebook(tuple(range(1 << bits)), bits)
     return deployed_bytes(family_of(op, shape), shape, cb)
 

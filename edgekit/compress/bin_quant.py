@@ -31,7 +31,7 @@ import numpy as np
 
 from edgekit.compress import gptq
 from edgekit.compress.allocate import BITS, Option, choose, frontier, option_bytes
-from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, family_ok
+from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, kernel_exists
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
 from edgekit.ir import Graph
@@ -59,6 +59,10 @@ class CompressConfig:
     bias_correction: bool = True
     refit_scales: bool = True
     gptq: bool = True
+
+    def __post_init__(self):
+        if self.target_ratio is not None and (self.method != "binquant" or not self.target_ratio > 0):
+            raise InputError("--target-ratio needs --method binquant and a ratio > 0")
 
 
 @dataclass
@@ -282,11 +286,8 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
 
 def _nodes(g: Graph) -> list:
     """The layers a codebook kernel can run, largest weight tensor first (stable)."""
-    def ok(n) -> bool:
-        shape = g.tensor(n.inputs[1]).shape
-        fam = family_of(n.op, shape)
-        return family_ok(fam, shape) and not (fam == "depthwise" and n.attr("depth_multiplier", 1) != 1)
-    nodes = [n for n in g.nodes if n.op in COMPRESSIBLE and ok(n)]
+    nodes = [n for n in g.nodes if n.op in COMPRESSIBLE
+             and kernel_exists(n.op, g.tensor(n.inputs[1]).shape, n.attr("depth_multiplier", 1))]
     return sorted(nodes, key=lambda n: -g.tensor(n.inputs[1]).size)
 
 
@@ -326,7 +327,7 @@ def _allocate(g: Graph, proxy: Proxy, nodes: list, cfg: CompressConfig, bar) -> 
             "chosen_bytes": pick.bytes + fixed, "predicted_kl": round(pick.kl, 6),
             "bit_kl": {n.name: {str(o.bits): round(o.kl, 6) for o in opts} for n, opts in zip(nodes, options)},
             "frontier": [[p.bytes + fixed, round(p.kl, 6)] for p in front]}
-    return replace(cfg, method="kmeans", bins=bins), info
+    return replace(cfg, method="kmeans", bins=bins, target_ratio=None), info
 
 
 def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = CompressConfig(),
@@ -334,8 +335,6 @@ def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = Comp
     """Float graph + synthetic inputs -> compressed float graph and per-layer codebooks."""
     if cfg.method not in ("binquant", "kmeans"):
         raise InputError(f"unknown compression method '{cfg.method}' (binquant or kmeans)")
-    if cfg.target_ratio is not None and (cfg.method != "binquant" or not cfg.target_ratio > 0):
-        raise InputError("--target-ratio needs --method binquant and a ratio > 0")
     g = prepare_for_quantization(graph)
     proxy = Proxy(g, synth_x)
     order = _nodes(g)

@@ -109,12 +109,17 @@ def deployable(op: str, weights: np.ndarray, depth_multiplier: int = 1) -> Codeb
     cin % 4 == 0, run as a 1x1 conv over its rows; depthwise with multiplier 1, channels in
     fours, <= 25 taps). None: the layer deploys as int8. The code generator and the
     compression report both decide by this."""
-    if op not in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
-        return None
-    fam = family_of(op, weights.shape)
-    if not family_ok(fam, weights.shape) or (fam == "depthwise" and depth_multiplier != 1):
+    if not kernel_exists(op, weights.shape, depth_multiplier):
         return None
     return Codebook.of(weights)
+
+
+def kernel_exists(op: str, shape: tuple[int, ...], depth_multiplier: int = 1) -> bool:
+    """Whether a codebook kernel can run this layer, whatever its weight values."""
+    if op not in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
+        return False
+    fam = family_of(op, shape)
+    return family_ok(fam, shape) and not (fam == "depthwise" and depth_multiplier != 1)
 
 
 def _pack_stream(seq: np.ndarray, bits: int) -> bytes:

@@ -82,7 +82,7 @@ def _import(fmt: str, data: bytes, path: str, name: str) -> Graph:
     return graph_from_pt2_file(path, name)
 
 
-def check_shapes(g: Graph, path: str) -> None:
+def check_shapes(g: Graph) -> None:
     """edgekit compiles one inference at a time on tensors of rank <= 4 (NHWC)."""
     from edgekit.errors import UnsupportedOpError
 
@@ -133,7 +133,7 @@ def load_model(path: str) -> Graph:
         g = _import(fmt, data, path, name)
     except GraphError as e:  # the framework loaded it, but its shapes do not fit together
         raise ModelLoadError(f"{path}: the model does not form a valid graph: {e}") from None
-    check_shapes(g, path)
+    check_shapes(g)
     check_values(g, path)
     meta = dict(g.meta, source=os.path.abspath(path), sha256=hashlib.sha256(data).hexdigest())
     return g.replace(meta=meta)
