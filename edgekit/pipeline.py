@@ -123,6 +123,7 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
     figures = compression_figures(qgraph)
     budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {"max_drop": ccfg.max_drop}
     report = {"model": model, "method": ccfg.method, **budget, "gptq": ccfg.gptq,
+              "refine_steps": ccfg.refine_steps,
               "synthetic_samples": int(len(sx)), **figures,
               "proxy_float_weights": r.score.as_dict(), "proxy_evaluations": r.evaluations,
               **({"allocation": {k: v for k, v in r.allocation.items() if k != "bit_kl"}} if r.allocation else {}),

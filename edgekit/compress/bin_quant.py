@@ -15,6 +15,9 @@ left (greedy):
    when only that bin's weights grow by 20 %; the most sensitive bin is split at its
    midpoint, and step 3 repeats, up to 16 bins (4 bits). A layer that cannot meet the
    budget with 16 bins stays int8.
+Then (refine_steps > 0) every codebook layer, in graph order, gets learned rounding
+(rounding.py): each weight's choice between its two nearest codes, the channel scales and
+the bias are fitted to the float layer's output on the synthetic inputs.
 The result is a float graph whose weights are exactly scale_c * code[index], plus the
 per-layer codes and scales, which PTQ then turns into an int8 model (fixed weights).
 
@@ -28,8 +31,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import torch
 
-from edgekit.compress import gptq
+from edgekit.compress import gptq, rounding
 from edgekit.compress.allocate import BITS, Option, choose, frontier, option_bytes
 from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, kernel_exists
 from edgekit.compress.proxy import Proxy, Score
@@ -38,6 +42,7 @@ from edgekit.ir import Graph
 from edgekit.progress import progress_bar
 from edgekit.quant.fold import prepare_for_quantization
 from edgekit.quant.ptq import WEIGHT_AXIS, _bias_correction
+from edgekit.runtime.float_exec import FloatModule
 
 COMPRESSIBLE = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
 
@@ -59,10 +64,14 @@ class CompressConfig:
     bias_correction: bool = True
     refit_scales: bool = True
     gptq: bool = True
+    refine_steps: int = 1000       # learned rounding (rounding.py) after binning; 0: off
+    seed: int = 0
 
     def __post_init__(self):
         if self.target_ratio is not None and (self.method != "binquant" or not self.target_ratio > 0):
             raise InputError("--target-ratio needs --method binquant and a ratio > 0")
+        if self.refine_steps < 0:
+            raise InputError("--refine-steps must be >= 0")
 
 
 @dataclass
@@ -80,6 +89,7 @@ class LayerResult:
     score: dict = field(default_factory=dict)
     sensitivity: list = field(default_factory=list)   # per split: KL per bin
     bit_kl: dict = field(default_factory=dict)         # --target-ratio: bits -> KL, layer alone
+    rounding: dict = field(default_factory=dict)       # learned rounding: layer MSE before/after
 
     @property
     def n_weights(self) -> int:
@@ -89,7 +99,8 @@ class LayerResult:
         return {"node": self.node, "op": self.op, "weights": self.n_weights, "kind": self.kind,
                 "bins": self.bins, "bits": self.bits, "codes": list(self.codes),
                 "bytes": self.bytes, "steps": self.steps, "score": self.score,
-                "sensitivity": self.sensitivity, **({"bit_kl": self.bit_kl} if self.bit_kl else {})}
+                "sensitivity": self.sensitivity, **({"bit_kl": self.bit_kl} if self.bit_kl else {}),
+                **({"rounding": self.rounding} if self.rounding else {})}
 
 
 @dataclass
@@ -276,12 +287,46 @@ def _compress_layer(proxy: Proxy, layer: _Layer, cfg: CompressConfig) -> tuple[L
         res.sensitivity.append([round(v, 6) for v in sens])
         j = int(np.argmax(sens))
         edges = np.insert(edges, j + 1, 0.5 * (edges[j] + edges[j + 1]))
-    cb = Codebook(tuple(int(c) for c in codes), bits_for(len(codes)))
-    res.kind, res.bins, res.codes, res.bits = "codebook", k, cb.codes, cb.bits
-    deployed = deployable(layer.op, q, layer.node.attr("depth_multiplier", 1))
-    res.bytes = deployed_bytes(family_of(layer.op, q.shape), q.shape, deployed) if deployed else q.size
-    res.score = score.as_dict()
+    res.kind, res.bins, res.score = "codebook", k, score.as_dict()
+    _set_codes(res, layer.node, q)
     return res, (q, s)
+
+
+def _set_codes(res: LayerResult, node, q: np.ndarray) -> None:
+    """The codes, bits and deployed bytes of a codebook layer's int8 weights."""
+    cb = Codebook.of(q)
+    res.codes, res.bits = cb.codes, cb.bits
+    deployed = deployable(node.op, q, node.attr("depth_multiplier", 1))
+    res.bytes = deployed_bytes(family_of(node.op, q.shape), q.shape, deployed) if deployed else q.size
+
+
+def _refine(g: Graph, proxy: Proxy, layers: list[LayerResult], fixed: dict, cfg: CompressConfig, bar) -> None:
+    """Learned rounding of every codebook layer, in graph order, each against the float
+    model's output of that layer given the compressed layers before it."""
+    by_node = {L.node: L for L in layers if L.kind == "codebook"}
+    nodes = [n for n in g.nodes if n.name in by_node]
+    with torch.no_grad():
+        _, ref = FloatModule(g).eval()(proxy.x, taps=tuple(n.outputs[0] for n in nodes))
+    for node in nodes:
+        res, wname = by_node[node.name], node.inputs[1]
+        bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+        q, s = fixed[wname]
+        codes = np.array(res.codes, np.int64)
+        r = rounding.learn(node, g.tensor(wname).data.astype(np.float64), WEIGHT_AXIS[node.op], codes, s,
+                           proxy.get(bname) if bname else None, np.searchsorted(codes, q),
+                           proxy.activations(node.inputs[0]), ref[node.outputs[0]].numpy(),
+                           cfg.refine_steps, cfg.seed)
+        q = codes[r.cidx].astype(np.int8)
+        sb = r.scales.reshape(_axis_shape(q, WEIGHT_AXIS[node.op])) if WEIGHT_AXIS[node.op] is not None else r.scales[0]
+        proxy.set(wname, q.astype(np.float64) * sb)
+        if bname:
+            proxy.set(bname, r.bias)
+        fixed[wname] = (q, r.scales.astype(np.float32))
+        _set_codes(res, node, q)
+        res.rounding = {"mse_before": round(r.mse_before, 6), "mse_after": round(r.mse_after, 6)}
+        bar.update(layer=node.name, step="rounding")
+    for _ in range(len(layers) - len(nodes)):      # int8 layers: nothing to round
+        bar.update(step="rounding")
 
 
 def _nodes(g: Graph) -> list:
@@ -339,7 +384,7 @@ def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = Comp
     proxy = Proxy(g, synth_x)
     order = _nodes(g)
     layers, fixed, allocation = [], {}, {}
-    steps = len(order) * (2 if cfg.target_ratio else 1)
+    steps = len(order) * (1 + bool(cfg.target_ratio) + bool(cfg.refine_steps))
     with progress_bar("compressing", steps, enabled=show_progress) as bar:
         run_cfg = cfg
         if cfg.target_ratio:
@@ -352,6 +397,8 @@ def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = Comp
             if qs is not None:
                 fixed[layer.wname] = qs
             bar.update(layer=node.name, bits=res.bits)
+        if cfg.refine_steps:
+            _refine(g, proxy, layers, fixed, run_cfg, bar)
     tensors = dict(g.tensors)
     for name in list(tensors):
         t = tensors[name]

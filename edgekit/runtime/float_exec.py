@@ -50,6 +50,14 @@ def _conv(x, w, bias, node: Node):
     return _act(_nhwc(y), node.attr("activation", "none"))
 
 
+def run_layer(node: Node, x, w, bias):
+    """One Conv2D / DepthwiseConv2D / FullyConnected node on NHWC x with the given weights
+    (autograd flows through them: edgekit.compress.rounding fits them layer by layer)."""
+    if node.op == "FullyConnected":
+        return _fc(x, w, bias, node)
+    return _conv(x, w, bias, node)
+
+
 def _pool(x, node: Node):
     kernel, stride = tuple(node.attr("kernel")), tuple(node.attr("stride", (1, 1)))
     pads = _torch_pad(node.attr("pads", (0, 0, 0, 0)))
@@ -120,10 +128,8 @@ class FloatModule(torch.nn.Module):
         vals = dict(zip(g.inputs, xs))
         for node in g.nodes:
             args = [vals[n] if n in vals else (self.const(n) if n else None) for n in node.inputs]
-            if node.op in ("Conv2D", "DepthwiseConv2D"):
-                y = _conv(args[0], args[1], args[2] if len(args) > 2 else None, node)
-            elif node.op == "FullyConnected":
-                y = _fc(args[0], args[1], args[2] if len(args) > 2 else None, node)
+            if node.op in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
+                y = run_layer(node, args[0], args[1], args[2] if len(args) > 2 else None)
             elif node.op in ("AveragePool", "MaxPool"):
                 y = _pool(args[0], node)
             elif node.op == "BatchNorm":

@@ -30,10 +30,14 @@ def test_kmeans_edges_sorted():
     assert len(e) == 7 and np.all(np.diff(e) > 0)
 
 
-@pytest.mark.parametrize("gptq", [False, True])
-def test_compressed_weights_are_codes_times_scales(kws_float, gptq):
+@pytest.mark.parametrize("gptq,refine", [(False, 0), (True, 0), (True, 100)])
+def test_compressed_weights_are_codes_times_scales(kws_float, gptq, refine):
     x = np.random.default_rng(0).normal(size=(16, 49, 10, 1)).astype(np.float32)
-    r = compress_graph(kws_float, x, CompressConfig(max_drop=100.0, gptq=gptq), show_progress=False)
+    r = compress_graph(kws_float, x, CompressConfig(max_drop=100.0, gptq=gptq, refine_steps=refine),
+                       show_progress=False)
+    # learned rounding never leaves a layer's output further from the float layer's
+    assert all(bool(L.rounding) == bool(refine) for L in r.layers)
+    assert all(L.rounding["mse_after"] <= L.rounding["mse_before"] for L in r.layers if refine)
     assert len(r.layers) == 10 and all(L.kind == "codebook" for L in r.layers)
     q = quantize_graph(r.graph, x, fixed=r.fixed)
     for L in r.layers:
