@@ -18,7 +18,7 @@ executor, which the generated C and TFLM match byte for byte).
 5. Size targets (--target-ratio): sensitivity-allocated bits per layer against uniform
    k-means at exactly the same bytes, over three synthetic sets (seeds 0-2), since one
    run's top-1 moves by about a point with the synthetic set alone; each with learned
-   rounding (the default, --refine-steps 1000) and without (GPTQ assignment only).
+   rounding (the default, --refine-steps 2000) and without (GPTQ assignment only).
 6. Ceiling (diagnostic, NOT data-free): k-means calibrated on the 1000 labelled inputs
    themselves, to show what this family of methods can reach with perfect data.
 Prints tables, writes bench/results/compression.json and four PNGs (pareto,

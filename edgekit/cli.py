@@ -208,11 +208,11 @@ def _compression_args(s, default_method: str) -> None:
                    "layer's sensitivity on the synthetic inputs")
     s.add_argument("--no-gptq", action="store_true",
                    help="round to the nearest code instead of GPTQ's error-compensating assignment")
-    s.add_argument("--refine-steps", type=int, default=1000, metavar="N",
+    s.add_argument("--refine-steps", type=int, default=2000, metavar="N",
                    help="learned rounding after binning: N Adam steps per codebook layer fitting each "
                    "weight's choice between its two nearest codes, the channel scales and the bias to "
                    "the float layer's output on the synthetic inputs (AdaRound-style; 0: off; "
-                   "default 1000, about 4 s a layer on the sample model)")
+                   "default 2000, about 8 s a layer on the sample model)")
 
 
 def _compress_cfg(args):

@@ -64,7 +64,7 @@ class CompressConfig:
     bias_correction: bool = True
     refit_scales: bool = True
     gptq: bool = True
-    refine_steps: int = 1000       # learned rounding (rounding.py) after binning; 0: off
+    refine_steps: int = 2000       # learned rounding (rounding.py) after binning; 0: off
     seed: int = 0
 
     def __post_init__(self):
@@ -300,6 +300,24 @@ def _set_codes(res: LayerResult, node, q: np.ndarray) -> None:
     res.bytes = deployed_bytes(family_of(node.op, q.shape), q.shape, deployed) if deployed else q.size
 
 
+def _round_layer(g: Graph, proxy: Proxy, node, codes: np.ndarray, q: np.ndarray, s: np.ndarray,
+                 target: np.ndarray, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, rounding.Rounded]:
+    """Learned rounding of one codebook layer (int8 weights q = codes[.], scales s) against
+    the float output `target`, its input taken from the proxy's current weights; loads the
+    result into the proxy. Returns (int8 weights, scales, the fit)."""
+    wname, axis = node.inputs[1], WEIGHT_AXIS[node.op]
+    bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    r = rounding.learn(node, g.tensor(wname).data.astype(np.float64), axis, codes, s,
+                       proxy.get(bname) if bname else None, np.searchsorted(codes, q),
+                       proxy.activations(node.inputs[0]), target, steps, seed)
+    q = codes[r.cidx].astype(np.int8)
+    sb = r.scales.reshape(_axis_shape(q, axis)) if axis is not None else r.scales[0]
+    proxy.set(wname, q.astype(np.float64) * sb)
+    if bname:
+        proxy.set(bname, r.bias)
+    return q, r.scales.astype(np.float32), r
+
+
 def _refine(g: Graph, proxy: Proxy, layers: list[LayerResult], fixed: dict, cfg: CompressConfig, bar) -> None:
     """Learned rounding of every codebook layer, in graph order, each against the float
     model's output of that layer given the compressed layers before it."""
@@ -309,19 +327,9 @@ def _refine(g: Graph, proxy: Proxy, layers: list[LayerResult], fixed: dict, cfg:
         _, ref = FloatModule(g).eval()(proxy.x, taps=tuple(n.outputs[0] for n in nodes))
     for node in nodes:
         res, wname = by_node[node.name], node.inputs[1]
-        bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
-        q, s = fixed[wname]
-        codes = np.array(res.codes, np.int64)
-        r = rounding.learn(node, g.tensor(wname).data.astype(np.float64), WEIGHT_AXIS[node.op], codes, s,
-                           proxy.get(bname) if bname else None, np.searchsorted(codes, q),
-                           proxy.activations(node.inputs[0]), ref[node.outputs[0]].numpy(),
-                           cfg.refine_steps, cfg.seed)
-        q = codes[r.cidx].astype(np.int8)
-        sb = r.scales.reshape(_axis_shape(q, WEIGHT_AXIS[node.op])) if WEIGHT_AXIS[node.op] is not None else r.scales[0]
-        proxy.set(wname, q.astype(np.float64) * sb)
-        if bname:
-            proxy.set(bname, r.bias)
-        fixed[wname] = (q, r.scales.astype(np.float32))
+        q, s, r = _round_layer(g, proxy, node, np.array(res.codes, np.int64), *fixed[wname],
+                               ref[node.outputs[0]].numpy(), cfg.refine_steps, cfg.seed)
+        fixed[wname] = (q, s)
         _set_codes(res, node, q)
         res.rounding = {"mse_before": round(r.mse_before, 6), "mse_after": round(r.mse_after, 6)}
         bar.update(layer=node.name, step="rounding")
