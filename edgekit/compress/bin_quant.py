@@ -213,7 +213,7 @@ class _Layer:
         self.node, self.op = node, node.op
         self.axis = WEIGHT_AXIS[node.op]
         self.wname = node.inputs[1]
-        self.bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+        self.bname = _bias_name(node)
         self.w = g.tensor(self.wname).data.astype(np.float64)
         self.b = g.tensor(self.bname).data.astype(np.float64) if self.bname else None
         self.u, self.s0 = normalize(self.w, self.axis)
@@ -300,41 +300,42 @@ def _set_codes(res: LayerResult, node, q: np.ndarray) -> None:
     res.bytes = deployed_bytes(family_of(node.op, q.shape), q.shape, deployed) if deployed else q.size
 
 
+def _bias_name(node) -> str | None:
+    return node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+
+
 def _round_layer(g: Graph, proxy: Proxy, node, codes: np.ndarray, q: np.ndarray, s: np.ndarray,
                  target: np.ndarray, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, rounding.Rounded]:
     """Learned rounding of one codebook layer (int8 weights q = codes[.], scales s) against
     the float output `target`, its input taken from the proxy's current weights; loads the
     result into the proxy. Returns (int8 weights, scales, the fit)."""
-    wname, axis = node.inputs[1], WEIGHT_AXIS[node.op]
-    bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
-    r = rounding.learn(node, g.tensor(wname).data.astype(np.float64), axis, codes, s,
-                       proxy.get(bname) if bname else None, np.searchsorted(codes, q),
+    wname, bname, axis = node.inputs[1], _bias_name(node), WEIGHT_AXIS[node.op]
+    w = g.tensor(wname).data.astype(np.float64)
+    r = rounding.learn(node, w, axis, codes, s, proxy.get(bname) if bname else None, np.searchsorted(codes, q),
                        proxy.activations(node.inputs[0]), target, steps, seed)
-    q = codes[r.cidx].astype(np.int8)
-    sb = r.scales.reshape(_axis_shape(q, axis)) if axis is not None else r.scales[0]
-    proxy.set(wname, q.astype(np.float64) * sb)
+    wf, q, s = decode(w, codes, r.cidx, axis, r.scales, refit=False)
+    proxy.set(wname, wf)
     if bname:
         proxy.set(bname, r.bias)
-    return q, r.scales.astype(np.float32), r
+    return q, s, r
 
 
 def _refine(g: Graph, proxy: Proxy, layers: list[LayerResult], fixed: dict, cfg: CompressConfig, bar) -> None:
     """Learned rounding of every codebook layer, in graph order, each against the float
     model's output of that layer given the compressed layers before it."""
-    by_node = {L.node: L for L in layers if L.kind == "codebook"}
+    by_node = {L.node: L for L in layers}
     nodes = [n for n in g.nodes if n.name in by_node]
     with torch.no_grad():
         _, ref = FloatModule(g).eval()(proxy.x, taps=tuple(n.outputs[0] for n in nodes))
     for node in nodes:
         res, wname = by_node[node.name], node.inputs[1]
-        q, s, r = _round_layer(g, proxy, node, np.array(res.codes, np.int64), *fixed[wname],
-                               ref[node.outputs[0]].numpy(), cfg.refine_steps, cfg.seed)
-        fixed[wname] = (q, s)
-        _set_codes(res, node, q)
-        res.rounding = {"mse_before": round(r.mse_before, 6), "mse_after": round(r.mse_after, 6)}
+        if res.kind == "codebook":          # an int8 layer has nothing to round
+            q, s, r = _round_layer(g, proxy, node, np.array(res.codes, np.int64), *fixed[wname],
+                                   ref[node.outputs[0]].numpy(), cfg.refine_steps, cfg.seed)
+            fixed[wname] = (q, s)
+            _set_codes(res, node, q)
+            res.rounding = {"mse_before": round(r.mse_before, 6), "mse_after": round(r.mse_after, 6)}
         bar.update(layer=node.name, step="rounding")
-    for _ in range(len(layers) - len(nodes)):      # int8 layers: nothing to round
-        bar.update(step="rounding")
 
 
 def _nodes(g: Graph) -> list:
