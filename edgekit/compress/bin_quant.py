@@ -41,7 +41,7 @@ from edgekit.errors import InputError
 from edgekit.ir import Graph
 from edgekit.progress import progress_bar
 from edgekit.quant.fold import prepare_for_quantization
-from edgekit.quant.ptq import WEIGHT_AXIS, _bias_correction
+from edgekit.quant.ptq import WEIGHT_AXIS, _bias_correction, bias_name
 from edgekit.runtime.float_exec import FloatModule
 
 COMPRESSIBLE = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
@@ -213,7 +213,7 @@ class _Layer:
         self.node, self.op = node, node.op
         self.axis = WEIGHT_AXIS[node.op]
         self.wname = node.inputs[1]
-        self.bname = _bias_name(node)
+        self.bname = bias_name(node)
         self.w = g.tensor(self.wname).data.astype(np.float64)
         self.b = g.tensor(self.bname).data.astype(np.float64) if self.bname else None
         self.u, self.s0 = normalize(self.w, self.axis)
@@ -300,16 +300,12 @@ def _set_codes(res: LayerResult, node, q: np.ndarray) -> None:
     res.bytes = deployed_bytes(family_of(node.op, q.shape), q.shape, deployed) if deployed else q.size
 
 
-def _bias_name(node) -> str | None:
-    return node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
-
-
 def _round_layer(g: Graph, proxy: Proxy, node, codes: np.ndarray, q: np.ndarray, s: np.ndarray,
                  target: np.ndarray, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, rounding.Rounded]:
     """Learned rounding of one codebook layer (int8 weights q = codes[.], scales s) against
     the float output `target`, its input taken from the proxy's current weights; loads the
     result into the proxy. Returns (int8 weights, scales, the fit)."""
-    wname, bname, axis = node.inputs[1], _bias_name(node), WEIGHT_AXIS[node.op]
+    wname, bname, axis = node.inputs[1], bias_name(node), WEIGHT_AXIS[node.op]
     w = g.tensor(wname).data.astype(np.float64)
     r = rounding.learn(node, w, axis, codes, s, proxy.get(bname) if bname else None, np.searchsorted(codes, q),
                        proxy.activations(node.inputs[0]), target, steps, seed)

@@ -127,6 +127,11 @@ def _act_tensor(t: Tensor, scale: float, zp: int) -> Tensor:
     return Tensor(t.name, t.shape, "int8", None, QuantParams.make(scale, zp))
 
 
+def bias_name(node) -> str | None:
+    """The bias tensor of a conv / depthwise / fully connected node, if it has one."""
+    return node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+
+
 def quantize_graph(graph: Graph, calib: np.ndarray, cfg: QuantConfig = QuantConfig(),
                    fixed: dict | None = None) -> Graph:
     """Float graph + calibration batch (N, *input_shape[1:]) -> int8 graph. fixed: weight
@@ -173,7 +178,7 @@ def _weight_tensors(g: Graph, node: Node, in_scale: float, acts, cfg: QuantConfi
     bias_scale = np.float64(in_scale) * ws.astype(np.float64)
     bq = np.clip(np.round(b / bias_scale), -(1 << 31), (1 << 31) - 1).astype(np.int32)
     out = {w_t.name: Tensor(w_t.name, w_t.shape, "int8", wq, QuantParams.make(ws, 0, axis))}
-    bname = node.inputs[2] if len(node.inputs) > 2 and node.inputs[2] else None
+    bname = bias_name(node)
     if bname:
         out[bname] = Tensor(bname, bq.shape, "int32", bq,
                             QuantParams.make(bias_scale.astype(np.float32), 0, 0 if axis is not None else None))
