@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
                        "statistics (no data needed)",
                        description="Optimize a batch of inputs so that, at every BatchNorm layer, "
                        "their statistics match the layer's running mean and variance (ZeroQ); "
-                       "optionally a class term covers every class (DeepInversion). Writes .npz "
+                       "and a class term makes each sample one of the model's classes, in turn (DeepInversion). Writes .npz "
                        "with arrays x (inputs), labels, loss.")
     s.add_argument("model", help="float model (.keras, .h5, .pt2) with BatchNorm layers")
     s.add_argument("-o", "--output", required=True, help="output .npz")
@@ -233,8 +233,9 @@ def _synth_args(s) -> None:
     g.add_argument("--iters", type=int, default=500, help="optimization steps (default 500)")
     g.add_argument("--lr", type=float, default=0.5, help="Adam learning rate (default 0.5)")
     g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same bytes")
-    g.add_argument("--label-weight", type=float, default=0.0,
-                   help="weight of the class-coverage term (DeepInversion; 0 = off)")
+    g.add_argument("--label-weight", type=float, default=0.5,
+                   help="weight of the class-coverage term (DeepInversion: every sample is "
+                   "pushed to a class, classes in turn; default 0.5, 0 = off)")
     g.add_argument("--tv-weight", type=float, default=0.0, help="input prior: total variation")
     g.add_argument("--l2-weight", type=float, default=0.0, help="input prior: L2")
 

@@ -48,11 +48,13 @@ def test_synthesis_is_deterministic(kws, tmp_path):
     assert not np.array_equal(a.x, c.x)
 
 
-def test_label_term_covers_every_class(kws):
-    res = synthesize(kws, SynthConfig(n=24, iters=150, label_weight=1.0), show_progress=False)
+def test_label_term_covers_every_class_by_default(kws):
+    res = synthesize(kws, SynthConfig(n=24, iters=150), show_progress=False)
     pred = run_float(kws, res.x).argmax(1)
     assert (pred == res.labels).mean() >= 0.9
     assert set(res.labels.tolist()) == set(range(12))
+    off = synthesize(kws, SynthConfig(n=8, iters=5, label_weight=0.0), show_progress=False)
+    assert (off.labels == -1).all()
 
 
 def test_no_batchnorm_is_a_clear_error():

@@ -83,7 +83,7 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     rq = requant_params(x, w, y, node.attr("activation", "none"))
     cout = y.shape[-1]
     mult = d.add("m", "int32_t", np.broadcast_to(rq.multiplier, (cout,)))
-    shift = d.add("s", "int32_t", np.broadcast_to(rq.shift, (cout,)))
+    shift = d.add("s", "int8_t", np.broadcast_to(rq.shift, (cout,)))
     bias_v = g.tensor(node.inputs[2]).data.astype(np.int64) if len(node.inputs) > 2 and node.inputs[2] \
         else np.zeros(cout, np.int64)
     wdata = w.data

@@ -43,7 +43,7 @@ typedef struct {
 
 typedef struct {
     const int32_t *multiplier;  /* one per output channel */
-    const int32_t *shift;
+    const int8_t *shift;        /* [-31, 30]: one byte each in flash, not four */
 } ek_quant_params;
 
 /* Requantize an int32 accumulator: MultiplyByQuantizedMultiplier. */

@@ -74,7 +74,7 @@ dw4(const int8_t *const *taps, const int32_t n_taps, const int8_t *wg, int32_t c
  * is a constant at each call site */
 static inline __attribute__((always_inline)) void
 pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
-       const int32_t *eb, const int32_t *qm, const int32_t *qs, int32_t cout, int32_t off2p1,
+       const int32_t *eb, const int32_t *qm, const int8_t *qs, int32_t cout, int32_t off2p1,
        int32_t lo, int32_t hi, const int clamp, int8_t *yp) {
     for (int32_t c = 0; c < cout; c += 4, filter += 4 * n_taps) {
         int32_t acc[4];
@@ -214,7 +214,8 @@ dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, con
     const int8_t *taps[EK_DW_MAX_TAPS];
     /* locals: int8 stores may alias anything, so fields read through p/q would be
      * reloaded after every output byte */
-    const int32_t *const qm = q->multiplier, *const qs = q->shift;
+    const int32_t *const qm = q->multiplier;
+    const int8_t *const qs = q->shift;
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);

@@ -90,7 +90,7 @@ static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t of
 }
 
 /* 1 when every channel's shift is <= -2, so the kernels may use ek_finish_r */
-static inline int ek_right_shifts(const int32_t *shift, int32_t n) {
+static inline int ek_right_shifts(const int8_t *shift, int32_t n) {
     for (int32_t i = 0; i < n; i++)
         if (shift[i] > -2) return 0;
     return 1;

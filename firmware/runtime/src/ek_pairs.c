@@ -67,7 +67,7 @@ static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pai
 
 static inline __attribute__((always_inline)) void
 pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb, const int32_t *qm,
-             const int32_t *qs, int32_t k, int32_t cout, int32_t out_off, int32_t lo,
+             const int8_t *qs, int32_t k, int32_t cout, int32_t out_off, int32_t lo,
              int32_t hi, const int clamp, int8_t *y0, int8_t *y1) {
     const int32_t off2p1 = 2 * out_off + 1;
     int32_t oc = 0;
@@ -158,7 +158,8 @@ static inline __attribute__((always_inline)) void
 pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
                 const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi, int32_t k,
                 int32_t cout, const int b, int rs, int8_t *y0, int8_t *y1) {
-    const int32_t *const qm = q->multiplier, *const qs = q->shift, *const t = w->table;
+    const int32_t *const qm = q->multiplier, *const t = w->table;
+    const int8_t *const qs = q->shift;
     const int32_t off2p1 = 2 * out_off + 1;
     const int32_t stride = (k / 4) * b;   /* bytes per channel pair */
     int32_t oc = 0;
