@@ -11,10 +11,11 @@ plus, by default, a label-conditioned cross-entropy that assigns each sample a c
 prior (total variation over time and frequency plus L2, off by default).
 Why the class term is on: BN statistics alone constrain the batch, not each sample; the
 class term makes every sample one the model calls a keyword. Int8 calibration barely
-notices (kws_ref_model, 3 seeds: 91.4 % top-1 with it, 91.4 % without), but weight compression, which fits each layer to its float outputs on these
-inputs, does: on kws_ref_model at 13x (--target-ratio 13) real top-1 went from 85.7 % to
-89.9 % (seed 0; 88.6 % mean of 3 seeds) with weight 0.5 (0.1: 86.2 %, 2.0: 88.6 %). It
-applies when the model's output is a class vector [N, C >= 2].
+notices (kws_ref_model, seeds 0-2: 91.4 % mean top-1 with it, 91.4 % without), but
+weight compression, which fits each layer to its float outputs on these inputs, does:
+on kws_ref_model at 13x (--target-ratio 13) real top-1 went from 85.7 % to 89.9 % (seed
+0; 88.6 % mean of 3 seeds) with weight 0.5 (0.1: 86.2 %, 2.0: 88.6 %). It applies when
+the model's output is a class vector [N, C >= 2].
 Everything is seeded: the same model, config and seed give the same bytes.
 """
 from __future__ import annotations
