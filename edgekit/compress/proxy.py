@@ -8,8 +8,18 @@ BatchNorm-synthesized inputs (edgekit.synth):
 - kl: the mean KL divergence KL(float || compressed) of the output distributions, a
   smooth signal that ranks small perturbations (bin sensitivities) where agreement would
   not move.
+Both are scored on the synthetic inputs plus, for each input i, the midpoint between it and
+input (i + n/2 + 1) mod n (with the class term's cyclic labels, an input of another class).
+Why: the class term makes every synthetic input one the model classifies with confidence,
+so a compressed model agreed with the float one on all of them and the proxy stopped
+ranking anything; midpoints between classes lie near the decision boundaries, where
+compression changes answers. On kws_ref_model this brought back an informative agreement
+(0.89-0.96 at 13x instead of 1.0) and a better bit allocation: --target-ratio 13 88.6 ->
+88.9 % mean of 3 synthetic sets (89.4 / 89.4 / 87.9 %), and at the bytes of 4-bin k-means
+(14.3x) 84.9 -> 88.4 % (uniform k-means: 86.7 %). Weights are still fitted (GPTQ, learned
+rounding) on the synthetic inputs alone: activations() does not include the midpoints.
 Both run the float graph in torch with the candidate weights swapped in place, so one
-evaluation costs one forward pass over the synthetic set.
+evaluation costs one forward pass over 2n inputs.
 """
 from __future__ import annotations
 
@@ -38,16 +48,17 @@ class Proxy:
         self.graph = graph
         self.mod = FloatModule(graph).eval()
         self.x = torch.from_numpy(np.ascontiguousarray(x, np.float32))
+        self.score_x = torch.from_numpy(scoring_set(np.asarray(x, np.float32)))
         self.batch = batch
         self.ref_logp = self._logp()
         self.ref_top1 = self.ref_logp.argmax(1)
         self.evaluations = 0
 
     def _logp(self) -> torch.Tensor:
-        outs = []
+        outs, x = [], self.score_x
         with torch.no_grad():
-            for i in range(0, len(self.x), self.batch):
-                y = self.mod(self.x[i:i + self.batch]).reshape(min(self.batch, len(self.x) - i), -1)
+            for i in range(0, len(x), self.batch):
+                y = self.mod(x[i:i + self.batch]).reshape(min(self.batch, len(x) - i), -1)
                 outs.append(torch.log_softmax(_as_logits(y), dim=1))
         return torch.cat(outs)
 
@@ -78,6 +89,17 @@ class Proxy:
         with torch.no_grad():
             _, taps = self.mod(self.x, taps=(tensor,))
         return taps[tensor].numpy()
+
+
+def scoring_set(x: np.ndarray) -> np.ndarray:
+    """The inputs the proxy scores on: x, then the midpoint of each x[i] and
+    x[(i + n // 2 + 1) % n] (see the module doc)."""
+    n = len(x)
+    if n < 2:
+        return np.ascontiguousarray(x, np.float32)
+    i = np.arange(n)
+    mid = 0.5 * (x[i] + x[(i + n // 2 + 1) % n])
+    return np.ascontiguousarray(np.concatenate([x, mid]), np.float32)
 
 
 def _as_logits(y: torch.Tensor) -> torch.Tensor:
