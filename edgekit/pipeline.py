@@ -82,7 +82,7 @@ def compression_figures(qgraph: Graph) -> dict:
     """weight_ratio and model_ratio of an int8 graph as `edgekit codegen` deploys it
     (codebook.deployable decides which layers are codebooks): float32 bytes of the kernel
     weights (and, for model_ratio, the biases) over the flash bytes of their deployed form
-    (codebook: packed indices + decode table; otherwise int8), plus int32 biases and
+    (codebook: packed indices + int8 codes; otherwise int8), plus int32 biases and
     per-channel int32 multipliers and int8 shifts."""
     from edgekit.compress import codebook
 

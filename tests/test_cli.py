@@ -105,9 +105,9 @@ def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     assert report["kernel_weights"] == 22016 and len(report["layers"]) == 10
     assert all(L["kind"] == "codebook" and L["bits"] == 2 for L in report["layers"])
     # the bytes are what codegen deploys: the FC layer too is a codebook (run as a 1x1 conv):
-    # 12 x 64 2-bit indices in 6 channel pairs = 192 B, 3 B padding, 16 table entries
+    # 12 x 64 2-bit indices in 6 channel pairs = 192 B, 3 B padding, 4 int8 codes
     assert sum(L["bytes"] for L in report["layers"]) == report["weight_bytes"]
-    assert next(L["bytes"] for L in report["layers"] if L["op"] == "FullyConnected") == 192 + 3 + 64
+    assert next(L["bytes"] for L in report["layers"] if L["op"] == "FullyConnected") == 192 + 3 + 4
     assert report["tflm_check"].startswith("identical")
     g = run("codegen", out / "model.tflite", "-o", tmp_path / "gen", "--json")
     assert g.returncode == 0, g.stderr
@@ -141,7 +141,7 @@ def test_compress_target_ratio(tmp_path):
             "--samples", "8", "--iters", "5")
     assert r.returncode == 2 and r.stderr.strip() == (
         "edgekit: error: --target-ratio 40 is out of reach for this model: 1-bit codebooks in every layer "
-        "give 29.61x at most")
+        "give 31.07x at most")
     assert not (tmp_path / "d").exists()
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", tmp_path / "d", "--target-ratio", "8",
             "--method", "kmeans")

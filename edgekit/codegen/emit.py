@@ -110,10 +110,10 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     # the inner loops (padding taps read the zero point, which then contributes 0)
     w_sum = (wdata.reshape(-1, cout).T if node.op == "DepthwiseConv2D" else wdata.reshape(cout, -1))
     eff = arith.wrap32(bias_v - _zp(x) * w_sum.astype(np.int64).sum(axis=1))
-    if cb is not None:                      # indices + decode table instead of int8 weights
+    if cb is not None:                      # indices + int8 codes instead of int8 weights
         idx = codebook.layer_indices(node.op, wdata, cb)
         packed = np.frombuffer(codebook.pack(codebook.family_of(node.op, wdata.shape), idx, cb.bits), np.uint8)
-        iname, tname = d.add("i", "uint8_t", packed), d.add("t", "int32_t", cb.table())
+        iname, tname = d.add("i", "uint8_t", packed), d.add("t", "int8_t", cb.stored())
         lines.append(f"static const ek_codebook cb = {{{iname}, {tname}, {cb.bits}}};")
         weights = "&cb"
     else:
@@ -216,7 +216,7 @@ def _banner(graph: Graph) -> str:
 def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True,
              codebooks: bool = True) -> Generated:
     """codebooks: layers whose int8 weights take at most 16 values (edgekit compress) are
-    stored as bit-packed indices + a decode table and run by the codebook kernels."""
+    stored as bit-packed indices + their int8 codes and run by the codebook kernels."""
     _check(graph)
     prefix = c_ident(name or graph.name).lower()
     plan = plan_memory(graph, allow_in_place)

@@ -1,5 +1,5 @@
 """The codebook format's NumPy twin: packing is invertible, byte accounting matches the
-emitted bytes, and the decode table holds the codes in the lanes the kernels expect."""
+emitted bytes, and the decode table (built from the int8 codes) holds the codes in the lanes the kernels expect."""
 import numpy as np
 import pytest
 
@@ -51,6 +51,8 @@ def test_codebook_of_weights_and_bytes():
     assert cb.codes == (-100, -7, 0, 30) and cb.bits == 2
     idx = layer_indices("Conv2D", w, cb)
     np.testing.assert_array_equal(np.array(cb.codes)[idx], w.reshape(64, 64))
-    # 4096 weights x 2 bits + 3 padding + 16-entry int32 table
-    assert deployed_bytes(family_of("Conv2D", w.shape), w.shape, cb) == 1024 + 3 + 64
+    # 4096 weights x 2 bits + 3 padding + 4 int8 codes
+    assert deployed_bytes(family_of("Conv2D", w.shape), w.shape, cb) == 1024 + 3 + 4
+    np.testing.assert_array_equal(cb.stored(), codes)
+    assert Codebook((-5, 9, 100), 2).stored().tolist() == [-5, 9, 100, 0]
     assert Codebook.of(np.arange(-20, 20).astype(np.int8)) is None

@@ -73,15 +73,14 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims);
 
 /* Codebook weights (edgekit compress): at most 16 distinct int8 values per layer, read
- * from flash as bit-packed indices (1-4 bits) through a small decode table; the results
- * are those of the same kernel on the decoded int8 filter. Layouts: edgekit/compress/
- * codebook.py. table: bits <= 2: 4^bits entries, entry (a | c << bits) = code[a] in the
- * low int16, code[c] in the high one; bits >= 3: 2^bits entries code[i]. index: streams
- * per channel pair (conv) / group of 4 channels (depthwise) / row (FC), each starting on
- * a byte boundary, plus 3 bytes of padding. */
+ * from flash as bit-packed indices (1-4 bits) and a table of 2^bits int8 codes; the
+ * results are those of the same kernel on the decoded int8 filter. Layouts: edgekit/
+ * compress/codebook.py. index: streams per channel pair (conv) / group of 4 channels
+ * (depthwise) / row (FC), each starting on a byte boundary, plus 3 bytes of padding. Each
+ * call expands the codes into a 64-byte decode table on its stack (ek_cb_lut). */
 typedef struct {
     const uint8_t *index;
-    const int32_t *table;
+    const int8_t *codes;
     int32_t bits;
 } ek_codebook;
 

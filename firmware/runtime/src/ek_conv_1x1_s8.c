@@ -22,12 +22,12 @@ int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_di
  * constant: int8-only builds do not link the codebook decoder (--gc-sections). */
 static inline __attribute__((always_inline)) ek_status
 conv_1x1(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
-         const int8_t *input, const int8_t *filter, const ek_codebook *cb, ek_pair_fn pair,
+         const int8_t *input, const int8_t *filter, const ek_cb_lut *cb, ek_pair_fn pair,
          const int32_t *eff_bias, const ek_dims *out, int8_t *output) {
     const int32_t cin = in->c, cout = out->c;
     const int32_t pixels = in->n * in->h * in->w;
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
-        (cb && (cin % 4 || cb->bits < 1 || cb->bits > 4)) ||
+        (cb && cin % 4) ||
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
     const int rs = ek_right_shifts(q->shift, cout);
@@ -64,5 +64,7 @@ ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, c
                             const ek_dims *in, const int8_t *input,
                             const ek_codebook *filter, const int32_t *eff_bias,
                             const ek_dims *out, int8_t *output) {
-    return conv_1x1(p, q, ctx, in, input, 0, filter, pair_cb, eff_bias, out, output);
+    ek_cb_lut lut;
+    if (!filter || !ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
+    return conv_1x1(p, q, ctx, in, input, 0, &lut, pair_cb, eff_bias, out, output);
 }

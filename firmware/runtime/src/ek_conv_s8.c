@@ -51,12 +51,12 @@ static void gather(const ek_conv_params *p, const ek_dims *in, const int8_t *x, 
  * constant: int8-only builds do not link the codebook decoder (--gc-sections). */
 static inline __attribute__((always_inline)) ek_status
 conv(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
-     const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_codebook *cb,
+     const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_cb_lut *cb,
      ek_pair_fn pair, const int32_t *eff_bias, const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t k = kh * kw * cin;
     if (fd->c != cin || fd->n != cout || input == output ||
-        (cb && (k % 4 || cb->bits < 1 || cb->bits > 4)) ||
+        (cb && k % 4) ||
         !ctx || ctx->size < ek_conv_s8_buffer_size(fd))
         return EK_ARG_ERROR;
     int8_t *col0 = (int8_t *)ctx->buf;
@@ -101,5 +101,7 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
                         const ek_dims *in, const int8_t *input,
                         const ek_dims *fd, const ek_codebook *filter, const int32_t *eff_bias,
                         const ek_dims *out, int8_t *output) {
-    return conv(p, q, ctx, in, input, fd, 0, filter, pair_cb, eff_bias, out, output);
+    ek_cb_lut lut;
+    if (!filter || !ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
+    return conv(p, q, ctx, in, input, fd, 0, &lut, pair_cb, eff_bias, out, output);
 }

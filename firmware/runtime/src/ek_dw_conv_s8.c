@@ -107,7 +107,7 @@ static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_
  * byte-aligned stream, per tap two units (c0, c2), (c1, c3) of 2b bits. On Cortex-M4/M7
  * each unit is one int16-pair word, the same lanes SXTB16 makes of an int8 weight word. */
 static inline __attribute__((always_inline)) void
-pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w, const int32_t *eb,
+pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w, const int32_t *eb,
            const ek_quant_params *q, const ek_conv_params *p, int32_t cout, int rs,
            const int b, int8_t *yp) {
     const int32_t *t = w->table;
@@ -144,7 +144,7 @@ pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w, cons
 }
 
 /* 2-bit indices (one byte per tap) get their own copy, with the bit arithmetic folded */
-static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w,
+static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w,
                      const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
                      int32_t cout, int rs, int8_t *yp) {
     if (w->bits == 2)
@@ -179,7 +179,7 @@ static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek
 }
 
 /* one output pixel from codebook weights (pixel_cb's signature) */
-typedef void (*dw_cb_fn)(const int8_t *const *taps, int32_t n_taps, const ek_codebook *w,
+typedef void (*dw_cb_fn)(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w,
                          const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
                          int32_t cout, int rs, int8_t *yp);
 
@@ -189,13 +189,13 @@ typedef void (*dw_cb_fn)(const int8_t *const *taps, int32_t n_taps, const ek_cod
  * link it (-ffunction-sections, --gc-sections). */
 static inline __attribute__((always_inline)) ek_status
 dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
-       const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_codebook *cb,
+       const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_cb_lut *cb,
        dw_cb_fn cb_pixel, const int32_t *eb, const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t mult = cout / cin;
     const int32_t row = in->w * cin;
     const int in_place = input == output;
-    if (cb && (!grouped(mult, cout, kh * kw) || fd->c != cout || cb->bits < 1 || cb->bits > 4))
+    if (cb && (!grouped(mult, cout, kh * kw) || fd->c != cout))
         return EK_ARG_ERROR;
     if (!cb && kh * kw > EK_DW_MAX_TAPS && !in_place && fd->c == cout && mult * cin == cout) {
         for (int32_t b = 0; b < in->n; b++)
@@ -267,5 +267,7 @@ ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, co
                            const ek_dims *in, const int8_t *input,
                            const ek_dims *fd, const ek_codebook *filter, const int32_t *eb,
                            const ek_dims *out, int8_t *output) {
-    return dw_run(p, q, ctx, in, input, fd, 0, filter, pixel_cb, eb, out, output);
+    ek_cb_lut lut;
+    if (!filter || !ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
+    return dw_run(p, q, ctx, in, input, fd, 0, &lut, pixel_cb, eb, out, output);
 }

@@ -105,6 +105,32 @@ static inline int ek_needs_clamp(int32_t lo, int32_t hi) { return lo > -128 || h
  * form SXTB16 gives an int8 weight word: b <= 2 one table entry, b >= 3 two. */
 static inline uint32_t ek_load_u32(const uint8_t *p) { uint32_t v; __builtin_memcpy(&v, p, 4); return v; }
 
+/* A codebook as the inner loops read it: the decode table, expanded from the int8 codes
+ * in flash when a kernel starts (16 words on the stack; flash keeps 2^b bytes). table:
+ * b <= 2: 4^b entries, entry (a | c << b) = code[a] in the low int16, code[c] in the
+ * high one (one lookup per unit); b >= 3: 2^b entries code[i]. */
+typedef struct {
+    const uint8_t *index;
+    int32_t bits;
+    int32_t table[16];
+} ek_cb_lut;
+
+/* 0 when cb's bit width is outside 1..4 */
+static inline int ek_cb_lut_init(ek_cb_lut *l, const ek_codebook *cb) {
+    const int32_t b = cb->bits, n = 1 << b;
+    if (b < 1 || b > 4) return 0;
+    l->index = cb->index;
+    l->bits = b;
+    if (b >= 3) {
+        for (int32_t i = 0; i < n; i++) l->table[i] = cb->codes[i];
+        return 1;
+    }
+    for (int32_t i = 0; i < n * n; i++)
+        l->table[i] = (int32_t)((uint32_t)(uint16_t)(int16_t)cb->codes[i % n] |
+                                ((uint32_t)(int32_t)cb->codes[i / n] << 16));
+    return 1;
+}
+
 /* the code of index i (entry i's low lane when b <= 2) */
 static inline int32_t ek_cb_code(const int32_t *t, int b, uint32_t i) {
     return b <= 2 ? (int32_t)(int16_t)(t[i] & 0xFFFF) : t[i];

@@ -155,7 +155,7 @@ dot2x2_cb(const int32_t *xb, const uint8_t *idx, const int32_t *t, int32_t k, co
 }
 
 static inline __attribute__((always_inline)) void
-pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
+pair_outputs_cb(const int32_t *xb, const ek_cb_lut *w, const int32_t *eb,
                 const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi, int32_t k,
                 int32_t cout, const int b, int rs, int8_t *y0, int8_t *y1) {
     const int32_t *const qm = q->multiplier, *const t = w->table;
@@ -196,7 +196,7 @@ pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
     }
 }
 
-void ek_pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
+void ek_pair_outputs_cb(const int32_t *xb, const ek_cb_lut *w, const int32_t *eb,
                         const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                         int32_t k, int32_t cout, int8_t *y0, int8_t *y1) {
     const int rs = ek_right_shifts(q->shift, cout);

@@ -78,13 +78,13 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                      int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
-/* ek_pair_outputs for codebook weights (any shifts), see ek_codebook in ek_nn.h */
-void ek_pair_outputs_cb(const int32_t *xb, const ek_codebook *w, const int32_t *eb,
+/* ek_pair_outputs for codebook weights (any shifts), see ek_cb_lut in ek_internal.h */
+void ek_pair_outputs_cb(const int32_t *xb, const ek_cb_lut *w, const int32_t *eb,
                         const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                         int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
 /* The pair block of one weight form behind one signature (w: an int8 filter or an
- * ek_codebook). Kernels take it as a pointer, so a build links only the forms it calls
+ * ek_cb_lut). Kernels take it as a pointer, so a build links only the forms it calls
  * (-ffunction-sections, --gc-sections): int8 models carry no codebook decoder. */
 typedef void (*ek_pair_fn)(const int32_t *xb, const void *w, const int32_t *eb,
                            const ek_quant_params *q, const ek_conv_params *p, int32_t k,
@@ -100,7 +100,7 @@ static inline void pair_int8(const int32_t *xb, const void *w, const int32_t *eb
 static inline void pair_cb(const int32_t *xb, const void *w, const int32_t *eb,
                            const ek_quant_params *q, const ek_conv_params *p, int32_t k,
                            int32_t cout, int8_t *y0, int8_t *y1) {
-    ek_pair_outputs_cb(xb, (const ek_codebook *)w, eb, q, p->output_offset, p->act_min,
+    ek_pair_outputs_cb(xb, (const ek_cb_lut *)w, eb, q, p->output_offset, p->act_min,
                        p->act_max, k, cout, y0, y1);
 }
 
