@@ -217,7 +217,7 @@ def test_codebook_conv_kernels(bits, board):
         g = _with_codebook(_quantize_graph(b, rng, outs, out_scale=2e-4 if bits == 4 else None), rng, bits)
         src = generate(g, "k").files["k.c"]
         assert ("ek_conv_1x1_cb_s8" if pointwise else "ek_conv_cb_s8") in src
-        assert f"static const ek_codebook cb = {{k_i" in src and f", {bits}}};" in src
+        assert "static const ek_codebook cb = {k_i" in src and f", {bits}}};" in src
         _run_both(g, rng, n=3, board=board)
 
 

@@ -50,5 +50,5 @@ def test_option_bytes_are_the_packed_bytes(op, shape, bits):
     idx = np.random.default_rng(bits).integers(0, 1 << bits, fam_shape)
     cb = Codebook(tuple(range(1 << bits)), bits)
     fam = "depthwise" if op == "DepthwiseConv2D" else "pairs"
-    assert option_bytes(op, shape, bits) == len(pack(fam, idx, bits)) + (1 << bits)
+    assert option_bytes(op, shape, bits) == len(pack(fam, idx, bits)) + len(cb.stored()) == len(pack(fam, idx, bits)) + (1 << bits)
     assert option_bytes(op, shape, 8) == int(np.prod(shape))
