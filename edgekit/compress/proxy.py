@@ -16,7 +16,8 @@ ranking anything; midpoints between classes lie near the decision boundaries, wh
 compression changes answers. On kws_ref_model this brought back an informative agreement
 (0.89-0.96 at 13x instead of 1.0) and a better bit allocation: --target-ratio 13 88.6 ->
 88.9 % mean of 3 synthetic sets (89.4 / 89.4 / 87.9 %), and at the bytes of 4-bin k-means
-(14.3x) 84.9 -> 88.4 % (uniform k-means: 86.7 %). Weights are still fitted (GPTQ, learned
+(14.3x) 84.9 -> 88.4 % (uniform k-means: 86.7 %), both measured when codebooks were still
+stored as int32 decode tables. Weights are still fitted (GPTQ, learned
 rounding) on the synthetic inputs alone: activations() does not include the midpoints.
 Both run the float graph in torch with the candidate weights swapped in place, so one
 evaluation costs one forward pass over 2n inputs.
