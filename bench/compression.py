@@ -92,9 +92,12 @@ def c_check(q, xf) -> dict:
 
 
 def cost(q, q_int8, xf) -> dict:
-    """Flash, RAM and exact instructions on the emulated Cortex-M4: codebook vs int8."""
+    """Flash, RAM and exact instructions on the emulated Cortex-M4: codebook vs int8
+    (q_int8 None: the codebook model only)."""
     res = {}
     for name, graph in (("codebook", q), ("int8", q_int8)):
+        if graph is None:
+            continue
         p = profile(graph, TARGETS["mps2-an386"], model_inputs(graph, xf[:1])[0])
         by_op: dict[str, int] = {}
         for L in p["layers"]:
@@ -257,7 +260,7 @@ def main() -> int:
             rows.append({**row2, "kind": "kmeans-same-bins", "vs": row["label"]})
     alloc_runs = []
     for target in ((13,) if args.quick else (8, 10, 12, 13)):
-        row, r, q13 = compress_run(g, sx, xf, y, f"target-ratio {target}", CompressConfig(target_ratio=target))
+        row, r, q_target = compress_run(g, sx, xf, y, f"target-ratio {target}", CompressConfig(target_ratio=target))
         rows.append({**row, "kind": "allocation"})
         alloc_runs.append((target, r))
     deploy_q = None
@@ -281,13 +284,14 @@ def main() -> int:
     c = c_check(deploy_q, xf)
     print(f"\ncompressed C (k-means 8 bins): host {c['host']['identical']}/{c['host']['n']} identical, "
           f"QEMU M4 {c['mps2-an386']['identical']}/{c['mps2-an386']['n']}")
-    c13 = c_check(q13, xf)
-    print(f"compressed C (target-ratio {alloc_runs[-1][0]}): host {c13['host']['identical']}/{c13['host']['n']} "
-          f"identical, QEMU M4 {c13['mps2-an386']['identical']}/{c13['mps2-an386']['n']}")
+    c_target, target = c_check(q_target, xf), alloc_runs[-1][0]
+    ht, mt = c_target["host"], c_target["mps2-an386"]
+    print(f"compressed C (target-ratio {target}): host {ht['identical']}/{ht['n']} identical, "
+          f"QEMU M4 {mt['identical']}/{mt['n']}")
     k = cost(deploy_q, q_int8, xf)
-    k13 = cost(q13, q_int8, xf)["codebook"]
-    print(f"target-ratio {alloc_runs[-1][0]}: M4 flash {k13['flash_bytes']:,} B, arena {k13['arena_bytes']:,} B, "
-          f"instructions {k13['instructions']:,} ({k13['instructions'] / k['int8']['instructions']:.2f}x int8)")
+    k_target = cost(q_target, None, xf)["codebook"]
+    print(f"target-ratio {target}: M4 flash {k_target['flash_bytes']:,} B, arena {k_target['arena_bytes']:,} B, "
+          f"instructions {k_target['instructions']:,} ({k_target['instructions'] / k['int8']['instructions']:.2f}x)")
     cb, i8 = k["codebook"], k["int8"]
     print(f"M4 flash {cb['flash_bytes']:,} B vs int8 {i8['flash_bytes']:,} B; arena {cb['arena_bytes']:,} vs "
           f"{i8['arena_bytes']:,} B; instructions {cb['instructions']:,} vs {i8['instructions']:,} "
@@ -310,7 +314,7 @@ def main() -> int:
     allocation_plot(alloc_runs, out)
     (out / "compression.json").write_text(json.dumps(
         {"int8": int8_row, "runs": rows, "proxy_correlation": corr, "compressed_c": c, "cost_m4": k,
-         "compressed_c_target": c13, "cost_m4_target": k13,
+         "compressed_c_target": c_target, "cost_m4_target": k_target,
          "equal_size": eq, "ceiling_real_calibration": ceil,
          "allocation": alloc_runs[-1][1].allocation,
          "sensitivity_run": [L.as_dict() for L in sens_run.layers]}, indent=1, default=str) + "\n")

@@ -59,7 +59,7 @@ class Codebook:
 
     def table(self) -> np.ndarray:
         """The decode table a kernel builds from stored() (int32), as in the module doc."""
-        codes = np.array(self.codes + (0,) * ((1 << self.bits) - len(self.codes)), np.int64)
+        codes = self.stored().astype(np.int64)
         if self.bits <= 2:
             n = 1 << self.bits
             a, c = np.arange(n * n) % n, np.arange(n * n) // n

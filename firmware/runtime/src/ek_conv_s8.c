@@ -102,6 +102,6 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
                         const ek_dims *fd, const ek_codebook *filter, const int32_t *eff_bias,
                         const ek_dims *out, int8_t *output) {
     ek_cb_lut lut;
-    if (!filter || !ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
+    if (!ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
     return conv(p, q, ctx, in, input, fd, 0, &lut, pair_cb, eff_bias, out, output);
 }

@@ -115,10 +115,10 @@ typedef struct {
     int32_t table[16];
 } ek_cb_lut;
 
-/* 0 when cb's bit width is outside 1..4 */
+/* 0 when cb is NULL or its bit width is outside 1..4 */
 static inline int ek_cb_lut_init(ek_cb_lut *l, const ek_codebook *cb) {
+    if (!cb || cb->bits < 1 || cb->bits > 4) return 0;
     const int32_t b = cb->bits, n = 1 << b;
-    if (b < 1 || b > 4) return 0;
     l->index = cb->index;
     l->bits = b;
     if (b >= 3) {
