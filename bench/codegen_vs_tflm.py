@@ -31,16 +31,16 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("EDGEKIT_QUIET", "1")
 
-from edgekit.build.cbuild import build, run_batch  # noqa: E402
-from edgekit.build.profile import profile  # noqa: E402
-from edgekit.build.targets import TARGETS  # noqa: E402
+from edgekit.boards import get_board  # noqa: E402
 from edgekit.codegen.emit import generate  # noqa: E402
-from edgekit.frontends import load_model  # noqa: E402
+from edgekit.executors.tflm import run_tflm  # noqa: E402
+from edgekit.importers import load_model  # noqa: E402
 from edgekit.native_io import quiet_native_stderr  # noqa: E402
 from edgekit.quant.ptq import quantize_graph  # noqa: E402
-from edgekit.quant.tflite_export import export_tflite  # noqa: E402
-from edgekit.runtime.tflm import run_tflm  # noqa: E402
 from edgekit.synth import SynthConfig, synthesize  # noqa: E402
+from edgekit.tflite import export_tflite  # noqa: E402
+from edgekit.toolchain.cbuild import build, run_batch  # noqa: E402
+from edgekit.toolchain.profile import profile  # noqa: E402
 
 CMSIS_NN_ANCHOR = 7_698_004
 
@@ -68,11 +68,11 @@ def tflm_min_arena(path: str, shape) -> int:
 def host_latency(gen, x: np.ndarray, out_size: int) -> float:
     """Seconds per inference of the generated C: (time for N) - (time for 1), over N - 1."""
     with tempfile.TemporaryDirectory() as d:
-        exe = build(gen, TARGETS["host"], Path(d))
+        exe = build(gen, get_board("host"), Path(d))
         times = {}
         for n in (1, len(x)):
             t0 = time.perf_counter()
-            run_batch(exe, TARGETS["host"], x[:n], out_size)
+            run_batch(exe, get_board("host"), x[:n], out_size)
             times[n] = time.perf_counter() - t0
     return (times[len(x)] - times[1]) / (len(x) - 1)
 
@@ -96,14 +96,14 @@ def measure(name: str, path: str, x: np.ndarray) -> dict:
     gen = generate(g, "m")
     ref = run_tflm(path, x)[0]
     with tempfile.TemporaryDirectory() as d:
-        y = run_batch(build(gen, TARGETS["host"], Path(d)), TARGETS["host"], x, 12)
+        y = run_batch(build(gen, get_board("host"), Path(d)), get_board("host"), x, 12)
     boards = {}
     for b in ("mps2-an386", "mps2-an500", "mps2-an385"):
         with tempfile.TemporaryDirectory() as d:
-            yb = run_batch(build(gen, TARGETS[b], Path(d)), TARGETS[b], x[:50], 12)
+            yb = run_batch(build(gen, get_board(b), Path(d)), get_board(b), x[:50], 12)
         boards[b] = int((yb == ref[:50]).all(axis=1).sum())
-    prof = profile(g, TARGETS["mps2-an386"], x[0])
-    prof_m3 = profile(g, TARGETS["mps2-an385"], x[0])
+    prof = profile(g, get_board("mps2-an386"), x[0])
+    prof_m3 = profile(g, get_board("mps2-an385"), x[0])
     c_lat, t_lat = host_latency(gen, x[:200], 12), tflm_latency(path, x[:200])
     return {
         "model": name,

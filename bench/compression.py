@@ -41,25 +41,25 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("EDGEKIT_QUIET", "1")
 
-from edgekit.build.cbuild import build, run_batch  # noqa: E402
-from edgekit.build.profile import profile  # noqa: E402
-from edgekit.build.targets import TARGETS  # noqa: E402
+from edgekit.boards import get_board  # noqa: E402
 from edgekit.codegen.emit import generate  # noqa: E402
-from edgekit.compress import CompressConfig  # noqa: E402
+from edgekit.compress import CompressConfig, compress_to_int8  # noqa: E402
+from edgekit.compress.figures import compression_figures  # noqa: E402
 from edgekit.evaluate import evaluate, model_inputs  # noqa: E402
-from edgekit.frontends import load_model  # noqa: E402
-from edgekit.pipeline import _compress, compression_figures  # noqa: E402
+from edgekit.importers import load_model  # noqa: E402
 from edgekit.quant.ptq import quantize_graph  # noqa: E402
 from edgekit.quant.reference import run_int8  # noqa: E402
-from edgekit.runtime.tflm import first_mismatch  # noqa: E402
 from edgekit.synth import SynthConfig, synthesize  # noqa: E402
+from edgekit.toolchain.cbuild import build, run_batch  # noqa: E402
+from edgekit.toolchain.profile import profile  # noqa: E402
+from edgekit.verify import first_mismatch  # noqa: E402
 
 SCALE, ZP = 0.5847029, 83
 FLOAT_TOP1 = 0.913
 
 
 def compress_run(g, sx, xf, y, label: str, ccfg: CompressConfig) -> tuple[dict, object, object]:
-    r, q = _compress(g, sx, ccfg)
+    r, q = compress_to_int8(g, sx, ccfg)
     row = {"label": label, "method": ccfg.method, **compression_figures(q),
            "proxy_agreement": round(r.score.agreement, 4), "proxy_kl": round(r.score.kl, 5),
            "top1": round(float(evaluate(q, xf, y).top1), 4),
@@ -85,7 +85,7 @@ def c_check(q, xf) -> dict:
     out = {"codebook_layers": sum(1 for ln in src.splitlines() if "_cb_s8(" in ln and "st =" in ln)}
     for name, n in (("host", len(xq)), ("mps2-an386", 50)):
         with tempfile.TemporaryDirectory() as d:
-            got = run_batch(build(gen, TARGETS[name], Path(d)), TARGETS[name], xq[:n], ref.shape[1])
+            got = run_batch(build(gen, get_board(name), Path(d)), get_board(name), xq[:n], ref.shape[1])
         out[name] = {"n": n, "identical": int((got == ref[:n]).all(axis=1).sum()),
                      "first_mismatch": first_mismatch(ref[:n], got)}
     return out
@@ -98,7 +98,7 @@ def cost(q, q_int8, xf) -> dict:
     for name, graph in (("codebook", q), ("int8", q_int8)):
         if graph is None:
             continue
-        p = profile(graph, TARGETS["mps2-an386"], model_inputs(graph, xf[:1])[0])
+        p = profile(graph, get_board("mps2-an386"), model_inputs(graph, xf[:1])[0])
         by_op: dict[str, int] = {}
         for L in p["layers"]:
             by_op[L["op"]] = by_op.get(L["op"], 0) + L["instructions"]
@@ -202,10 +202,10 @@ def equal_size(g, xf, y, n_weights: int, seeds=(0, 1, 2), ks=(8, 4)) -> list[dic
         for k in ks:
             row = {"seed": seed, "bins": k}
             for tag, steps in (("", CompressConfig.refine_steps), ("_gptq", 0)):
-                r, q = _compress(g, sx, CompressConfig(method="kmeans", bins={"*": k}, refine_steps=steps))
+                r, q = compress_to_int8(g, sx, CompressConfig(method="kmeans", bins={"*": k}, refine_steps=steps))
                 uni = compression_figures(q)
                 target = 4 * n_weights / uni["weight_bytes"]
-                r2, q2 = _compress(g, sx, CompressConfig(target_ratio=target, refine_steps=steps))
+                r2, q2 = compress_to_int8(g, sx, CompressConfig(target_ratio=target, refine_steps=steps))
                 al = compression_figures(q2)
                 row.update({f"uniform_bytes{tag}": uni["weight_bytes"], f"alloc_bytes{tag}": al["weight_bytes"],
                             f"uniform_top1{tag}": round(float(evaluate(q, xf, y).top1), 4),
@@ -223,7 +223,7 @@ def ceiling(g, xf, y) -> list[dict]:
     """Diagnostic only: k-means with the 1000 labelled inputs as the calibration set."""
     out = []
     for k in (16, 8):
-        r, q = _compress(g, xf, CompressConfig(method="kmeans", bins={"*": k}))
+        r, q = compress_to_int8(g, xf, CompressConfig(method="kmeans", bins={"*": k}))
         row = {"bins": k, **compression_figures(q), "top1": round(float(evaluate(q, xf, y).top1), 4)}
         print(f"  k-means {k:2d} bins calibrated on the labelled inputs: {row['weight_ratio']:.2f}x "
               f"top-1 {100 * row['top1']:.1f} %", flush=True)

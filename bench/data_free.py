@@ -29,13 +29,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("EDGEKIT_QUIET", "1")
 
 from edgekit.evaluate import model_inputs  # noqa: E402
-from edgekit.frontends import load_model  # noqa: E402
+from edgekit.executors.float_exec import run_float  # noqa: E402
+from edgekit.executors.tflm import run_tflm  # noqa: E402
+from edgekit.importers import load_model  # noqa: E402
 from edgekit.quant.ptq import QuantConfig, quantize_graph  # noqa: E402
 from edgekit.quant.reference import run_int8  # noqa: E402
-from edgekit.quant.tflite_export import export_tflite  # noqa: E402
-from edgekit.runtime.float_exec import run_float  # noqa: E402
-from edgekit.runtime.tflm import run_tflm  # noqa: E402
 from edgekit.synth import SynthConfig, synthesize  # noqa: E402
+from edgekit.tflite import export_tflite  # noqa: E402
 
 SCALE, ZP = 0.5847029, 83
 

@@ -35,7 +35,7 @@ os.environ.setdefault("EDGEKIT_QUIET", "1")
 
 from edgekit.audio import MfccSpec, mfcc_fixed, mfcc_float, quantize_features, read_wav  # noqa: E402
 from edgekit.audio.mfcc import clip_of, quantize_fixed  # noqa: E402
-from edgekit.build.targets import get_target  # noqa: E402
+from edgekit.boards import get_board  # noqa: E402
 from edgekit.deploy.firmware import build_features, run_features, run_kws  # noqa: E402
 
 SCALE, ZP = 0.5847029, 83
@@ -68,7 +68,7 @@ def frontend_rows(clips, ref_q):
     x16 = np.stack([clip_of(x, MfccSpec()).astype(np.int16) for x in clips])
     for board, fe in (("mps2-an386", "float"), ("mps2-an385", "fixed")):
         with tempfile.TemporaryDirectory() as d:
-            t = get_target(board)
+            t = get_board(board)
             q, _ = run_features(build_features(t, fe, Path(d), SCALE, ZP), t, x16, fe)
         rows[f"C {fe}, QEMU {board}"] = agreement(q, ref_q)
     return rows
@@ -109,7 +109,7 @@ def main() -> int:
     for board in ("mps2-an386", "mps2-an385"):
         with tempfile.TemporaryDirectory() as d:
             info, dt = deploy(board, Path(d) / "proj")
-            t = get_target(board)
+            t = get_board(board)
             t1 = time.perf_counter()
             with tempfile.TemporaryDirectory() as w:
                 exe = Path(w) / "firmware.elf"

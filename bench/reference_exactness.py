@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from edgekit.frontends import load_model  # noqa: E402
+from edgekit.executors.float_exec import run_float  # noqa: E402
+from edgekit.executors.tflm import run_tflm  # noqa: E402
+from edgekit.importers import load_model  # noqa: E402
 from edgekit.quant.reference import run_int8  # noqa: E402
-from edgekit.runtime.float_exec import run_float  # noqa: E402
-from edgekit.runtime.tflm import run_tflm  # noqa: E402
 
 SCALE, ZP = 0.5847029, 83
 

@@ -149,8 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_deploy)
 
     s = sub.add_parser("boards", help="list the supported boards and their limits",
-                       description="One row per board file in boards/: core, FPU/DSP, clock, flash, "
-                       "RAM, front end, audio source, emulator, PlatformIO platform.")
+                       description="One row per board file (edgekit/boards/*.toml): core, FPU/DSP, "
+                       "clock, flash, RAM, front end, audio source, emulator, PlatformIO platform. "
+                       "Every --board option takes these names, or a path to your own board file.")
     s.add_argument("--json", action="store_true", help="print the list as JSON")
     s.set_defaults(func=cmd_boards)
 
@@ -169,12 +170,13 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run a batch of int8 inputs through the generated C on the host "
                        "or an emulated board",
-                       description="Generate C for MODEL, build it for BOARD (host gcc, or "
-                       "arm-none-eabi-gcc + QEMU for mps2-an386 / mps2-an500 / mps2-an385), run "
+                       description="Generate C for MODEL, build it for BOARD (host: this machine's "
+                       "gcc; an emulated board: arm-none-eabi-gcc + QEMU), run "
                        "the N inputs and save the N int8 outputs. --check compares them with "
                        "edgekit's NumPy int8 reference, element by element.")
     s.add_argument("model", help="int8 model (.tflite)")
-    s.add_argument("--board", default="host", help="host, mps2-an386, mps2-an500 or mps2-an385")
+    s.add_argument("--board", default="host", help="host or an emulated board (`edgekit boards`: "
+                   "'runs on' QEMU), or a board .toml file (default host)")
     s.add_argument("--input", required=True, help=".npy int8 array (N x input shape)")
     s.add_argument("--output", required=True, help=".npy to write the N outputs to")
     s.add_argument("--check", action="store_true", help="require identical outputs from the reference")
@@ -186,7 +188,8 @@ def _parser() -> argparse.ArgumentParser:
                        "exact instructions per layer and per MAC, flash (arm-none-eabi-size) and "
                        "RAM (planned arena + stack estimate).")
     s.add_argument("model", help="int8 model (.tflite)")
-    s.add_argument("--board", default="mps2-an386", help="mps2-an386 (M4), mps2-an500 (M7), mps2-an385 (M3)")
+    s.add_argument("--board", default="mps2-an386", help="an emulated board (`edgekit boards`: 'runs on' "
+                   "QEMU), or a board .toml file (default mps2-an386, Cortex-M4F)")
     s.add_argument("--opt", default="O2", choices=("O2", "O3", "Os"), help="compiler optimization level")
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_profile)
@@ -254,7 +257,7 @@ def _synth_cfg(args):
 # ---- commands ---------------------------------------------------------------------------
 
 def cmd_inspect(args) -> int:
-    from edgekit.frontends import load_model
+    from edgekit.importers import load_model
     from edgekit.ir.summary import summarize
 
     info = summarize(load_model(args.model))
@@ -272,7 +275,7 @@ def cmd_eval(args) -> int:
 
     from edgekit.evaluate import evaluate, model_inputs
     from edgekit.fileio import load_npy
-    from edgekit.frontends import load_model
+    from edgekit.importers import load_model
 
     graph = load_model(args.model)
     x, y = load_npy(args.inputs, "--inputs"), load_npy(args.labels, "--labels")
@@ -282,7 +285,8 @@ def cmd_eval(args) -> int:
     res = evaluate(graph, x, y, quant, rounding=args.rounding)
     out = {"model": args.model, **res.as_dict()}
     if args.check_tflm:
-        from edgekit.runtime.tflm import first_mismatch, run_tflm
+        from edgekit.executors.tflm import run_tflm
+        from edgekit.verify import first_mismatch
 
         if not args.model.endswith(".tflite") or res.executor != "int8-reference":
             raise InputError("--check-tflm needs an int8 .tflite model")
@@ -341,11 +345,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    from edgekit.build.profile import profile
-    from edgekit.build.targets import get_target
-    from edgekit.pipeline import load_int8_model
+    from edgekit.pipeline import run_profile
 
-    out = profile(load_int8_model(args.model), get_target(args.board), opt="-" + args.opt)
+    out = run_profile(args.model, args.board, "-" + args.opt)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
@@ -381,7 +383,7 @@ def cmd_deploy(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    from edgekit.deploy.boards import list_boards
+    from edgekit.boards import list_boards
 
     boards = [b.as_dict() for b in list_boards()]
     if args.json:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgekit.errors import InputError
+from edgekit.executors.float_exec import run_float
 from edgekit.ir import Graph
 from edgekit.ir.summary import is_quantized
 from edgekit.progress import progress
 from edgekit.quant.reference import quantize_float, run_int8
-from edgekit.runtime.float_exec import run_float
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,17 @@ pure stages, writes its output atomically and returns a summary dict for the CLI
 from __future__ import annotations
 
 import time
-import zipfile
 
 import numpy as np
 
 from edgekit.errors import InputError
 from edgekit.fileio import atomic_dir, atomic_path, atomic_write_bytes, check_output_parent, load_npy
-from edgekit.frontends import load_model
+from edgekit.importers import load_int8_model, load_model
 from edgekit.ir import Graph
 from edgekit.quant.ptq import QuantConfig, quantize_graph
-from edgekit.quant.tflite_export import export_tflite
-from edgekit.synth import SynthConfig, SynthResult, synthesize
+from edgekit.synth import SynthConfig, SynthResult, load_synth, synthesize
+from edgekit.tflite import export_tflite
+from edgekit.verify import tflite_matches
 
 
 def run_synth(model: str, out: str, cfg: SynthConfig) -> dict:
@@ -28,14 +28,6 @@ def run_synth(model: str, out: str, cfg: SynthConfig) -> dict:
             "shape": list(res.x.shape[1:]), "iterations": cfg.iters, "seed": cfg.seed,
             "loss_first": res.loss_history[0], "loss_last": res.loss_history[-1],
             "seconds": round(dt, 2)}
-
-
-def load_synth(path: str) -> np.ndarray:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return z["x"].astype(np.float32)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
-        raise InputError(f"{path}: not an edgekit synth .npz ({type(e).__name__}: {e})") from None
 
 
 def calibration_batch(graph: Graph, source: str, *, synth_cfg: SynthConfig, calib_file: str | None = None,
@@ -73,32 +65,9 @@ def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg
     qi = qgraph.tensor(qgraph.inputs[0]).quant
     summary["input_scale"], summary["input_zero_point"] = float(qi.scale[0]), int(qi.zero_point[0])
     if verify:
-        summary["tflm_check"] = _verify_against_tflm(qgraph, data, calib[:8])
+        summary["tflm_check"] = tflite_matches(qgraph, data, calib[:8])
     atomic_write_bytes(out, data)
     return summary
-
-
-def compression_figures(qgraph: Graph) -> dict:
-    """weight_ratio and model_ratio of an int8 graph as `edgekit codegen` deploys it
-    (codebook.deployable decides which layers are codebooks): float32 bytes of the kernel
-    weights (and, for model_ratio, the biases) over the flash bytes of their deployed form
-    (codebook: packed indices + int8 codes; otherwise int8), plus int32 biases and
-    per-channel int32 multipliers and int8 shifts."""
-    from edgekit.compress import codebook
-
-    n_w = n_b = w_bytes = other = 0
-    for n in qgraph.nodes:
-        if n.op not in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
-            continue
-        w = qgraph.tensor(n.inputs[1])
-        cout = w.shape[-1] if n.op == "DepthwiseConv2D" else w.shape[0]
-        cb = codebook.deployable(n.op, w.data, n.attr("depth_multiplier", 1))
-        n_w += w.size
-        n_b += cout
-        w_bytes += codebook.deployed_bytes(codebook.family_of(n.op, w.shape), w.shape, cb) if cb else w.size
-        other += 4 * cout + 5 * cout     # int32 bias and multiplier, int8 shift
-    return {"kernel_weights": n_w, "weight_bytes": w_bytes, "weight_ratio": round(4 * n_w / w_bytes, 2),
-            "model_bytes": w_bytes + other, "model_ratio": round(4 * (n_w + n_b) / (w_bytes + other), 2)}
 
 
 def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_file: str | None = None,
@@ -109,6 +78,9 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
     import json
     import os
 
+    from edgekit.compress import compress_to_int8
+    from edgekit.compress.figures import compression_figures, layer_bits
+
     check_output_parent(out_dir)
     graph = load_model(model)
     t0 = time.perf_counter()
@@ -118,7 +90,7 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
         res = synthesize(graph, synth_cfg)
         sx, info = res.x, {"synth_seconds": round(time.perf_counter() - t0, 2)}
     t1 = time.perf_counter()
-    r, qgraph = _compress(graph, sx, ccfg)
+    r, qgraph = compress_to_int8(graph, sx, ccfg)
     data = export_tflite(qgraph, "edgekit Bin & Quant (data-free)")
     figures = compression_figures(qgraph)
     budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {"max_drop": ccfg.max_drop}
@@ -130,7 +102,7 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
               "layers": [L.as_dict() for L in r.layers]}
     timings = {"compress_seconds": round(time.perf_counter() - t1, 2), **info}
     if verify:
-        report["tflm_check"] = _verify_against_tflm(qgraph, data, sx[:8])
+        report["tflm_check"] = tflite_matches(qgraph, data, sx[:8])
     with atomic_dir(out_dir) as tmp:
         with open(os.path.join(tmp, "model.tflite"), "wb") as f:
             f.write(data)
@@ -141,61 +113,16 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
                                                                              graph.meta.get("sha256"))
     # timings go to the summary, not the file: same inputs and seed, same bytes
     summary = {k: v for k, v in report.items() if k not in ("layers", "allocation")}
-    summary.update(timings, output=out_dir, layers=_layer_bits(r))
+    summary.update(timings, output=out_dir, layers=layer_bits(r))
     return summary
-
-
-def _compress(graph: Graph, sx: np.ndarray, ccfg):
-    """Codebook weights (Bin & Quant or k-means) on the synthetic set, then int8 PTQ with
-    those weights kept exactly: (CompressResult, int8 graph)."""
-    from edgekit.compress import compress_graph
-
-    r = compress_graph(graph, sx, ccfg)
-    return r, quantize_graph(r.graph, sx, fixed=r.fixed)
-
-
-def _layer_bits(r) -> str:
-    return " ".join(f"{L.node.split('/')[-1]}:{L.bits}b" for L in r.layers)
-
-
-def _verify_against_tflm(qgraph: Graph, data: bytes, calib: np.ndarray) -> str:
-    """Built-in self-check: the exported file, run by TFLM, equals the int8 reference."""
-    import os
-    import tempfile
-
-    from edgekit.errors import EdgekitError
-    from edgekit.evaluate import model_inputs
-    from edgekit.quant.reference import run_int8
-    from edgekit.runtime.tflm import first_mismatch, run_tflm
-
-    with tempfile.TemporaryDirectory() as d:
-        p = os.path.join(d, "check.tflite")
-        with open(p, "wb") as f:
-            f.write(data)
-        x = model_inputs(qgraph, calib)
-        diff = first_mismatch(run_tflm(p, x)[0], run_int8(qgraph, x)[0].reshape(len(x), -1))
-    if diff:
-        raise EdgekitError(f"exported model disagrees with the int8 reference in TFLM at {diff}; "
-                           "not writing it (please report)")
-    return f"identical on {len(x)} inputs"
-
-
-def load_int8_model(model: str) -> Graph:
-    from edgekit.ir.summary import is_quantized
-
-    graph = load_model(model)
-    if not is_quantized(graph):
-        raise InputError(f"{model} is a float model; quantize it first "
-                         f"(edgekit quantize {model} --data-free -o model_int8.tflite)")
-    return graph
 
 
 def run_codegen(model: str, out_dir: str, name: str | None = None, in_place: bool = True) -> dict:
     import os
     import shutil
 
-    from edgekit.build.cbuild import RUNTIME
     from edgekit.codegen.emit import generate
+    from edgekit.resources import RUNTIME
 
     check_output_parent(out_dir)
     gen = generate(load_int8_model(model), name, in_place)
@@ -209,17 +136,17 @@ def run_codegen(model: str, out_dir: str, name: str | None = None, in_place: boo
             "in_place_layers": sum(1 for v in gen.plan.in_place.values() if v)}
 
 
-def run_on_board(model: str, board: str, input_npy: str, output_npy: str, check: bool) -> dict:
+def run_on_board(model: str, board_name: str, input_npy: str, output_npy: str, check: bool) -> dict:
     import tempfile
     from pathlib import Path
 
-    from edgekit.build.cbuild import build, run_batch
-    from edgekit.build.targets import get_target
+    from edgekit.boards import get_board, require_runnable
     from edgekit.codegen.emit import generate
-    from edgekit.quant.reference import run_int8
-    from edgekit.runtime.tflm import first_mismatch
+    from edgekit.toolchain.cbuild import build, run_batch
+    from edgekit.verify import first_mismatch, reference_outputs
 
-    target = get_target(board)
+    board = get_board(board_name)
+    require_runnable(board, "`edgekit run`")
     graph = load_int8_model(model)
     x = load_npy(input_npy, "--input")
     t_in, t_out = graph.tensor(graph.inputs[0]), graph.tensor(graph.outputs[0])
@@ -229,51 +156,41 @@ def run_on_board(model: str, board: str, input_npy: str, output_npy: str, check:
     gen = generate(graph)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as d:
-        exe = build(gen, target, Path(d))
-        y = run_batch(exe, target, x.reshape(len(x), -1), t_out.size)
+        exe = build(gen, board, Path(d))
+        y = run_batch(exe, board, x.reshape(len(x), -1), t_out.size)
     dt = time.perf_counter() - t0
     y = y.reshape(len(x), *t_out.shape[1:])
     with atomic_path(output_npy) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, y)
-    out = {"model": model, "board": board, "inputs": int(len(x)), "output": output_npy,
+    out = {"model": model, "board": board_name, "inputs": int(len(x)), "output": output_npy,
            "arena_bytes": gen.plan.arena_size, "seconds": round(dt, 2)}
     if check:
-        ref = run_int8(graph, x.reshape(len(x), *t_in.shape[1:]))[0].reshape(y.shape)
-        diff = first_mismatch(ref, y)
+        diff = first_mismatch(reference_outputs(graph, x.reshape(len(x), *t_in.shape[1:])), y)
         out["identical_to_reference"] = diff is None
         if diff:
             out["first_mismatch"] = diff
     return out
 
 
-def resolve_labels(model: str, labels: str | None, n: int) -> list[str]:
-    """Class names: --labels (a comma list or a file, one per line), else MODEL's
-    sidecar `<stem>.labels.txt`, else class0..N-1. Names starting with '_' are
-    background classes (never reported as detections)."""
-    import os
+def run_profile(model: str, board_name: str, opt: str) -> dict:
+    from edgekit.boards import get_board, require_emulated
+    from edgekit.toolchain.profile import profile
 
-    src = labels
-    if src is None:
-        side = os.path.splitext(model)[0] + ".labels.txt"
-        src = side if os.path.isfile(side) else None
-    if src is None:
-        return [f"class{i}" for i in range(n)]
-    if os.path.isfile(src):
-        names = [ln.strip() for ln in open(src, encoding="utf-8") if ln.strip()]
-    else:
-        names = [s.strip() for s in src.split(",") if s.strip()]
-    if len(names) != n or any(not s.isprintable() or " " in s for s in names):
-        raise InputError(f"labels: need {n} names without spaces (the model has {n} outputs), got {len(names)}")
-    return names
+    board = get_board(board_name)
+    require_emulated(board, "`edgekit profile`")
+    return profile(load_int8_model(model), board, opt=opt)
 
 
 def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Graph, dict, np.ndarray]:
     """float graph -> synthetic set -> codebook weights -> int8 graph, with the figures."""
+    from edgekit.compress import compress_to_int8
+    from edgekit.compress.figures import compression_figures, layer_bits
+
     sx = synthesize(graph, synth_cfg).x
-    r, qgraph = _compress(graph, sx, ccfg)
+    r, qgraph = compress_to_int8(graph, sx, ccfg)
     budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {}
-    return qgraph, {"method": ccfg.method, **budget, **compression_figures(qgraph), "layers": _layer_bits(r)}, sx
+    return qgraph, {"method": ccfg.method, **budget, **compression_figures(qgraph), "layers": layer_bits(r)}, sx
 
 
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
@@ -287,17 +204,20 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from pathlib import Path
 
     from edgekit.audio import read_wav
-    from edgekit.build.profile import elf_sizes
-    from edgekit.build.targets import get_target
+    from edgekit.boards import get_board, require_firmware
     from edgekit.codegen.emit import generate
+    from edgekit.compress.figures import compression_figures
     from edgekit.deploy import checks
-    from edgekit.deploy.boards import get_board
-    from edgekit.deploy.firmware import KwsConfig, frontend_flags
+    from edgekit.deploy.firmware import KwsConfig, frontend_flags, run_wavs
+    from edgekit.deploy.labels import resolve_labels
     from edgekit.deploy.platformio import pio_run, write_project
     from edgekit.ir.summary import is_quantized
+    from edgekit.toolchain.profile import elf_sizes
+    from edgekit.verify import c_matches
 
     kws_cfg = kws_cfg or KwsConfig()
     board = get_board(board_name)                     # everything checkable is checked first
+    require_firmware(board)
     for w in wavs:
         read_wav(w)
     if wavs and not board.emulated and run:
@@ -322,11 +242,10 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     gen = generate(qgraph, "kws")
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)
-    target = get_target(board.emulator) if board.emulated else None
-    if verify and target is not None:
+    if verify and board.emulated:
         x = sx[:8] if sx is not None else np.random.default_rng(0).standard_normal(
             (8, *qgraph.tensor(qgraph.inputs[0]).shape[1:])).astype(np.float32)
-        summary["verification"] = checks.verify_on_board(qgraph, gen, target, x)
+        summary["verification"] = c_matches(qgraph, gen, board, x)
     with atomic_dir(out_dir) as tmp:
         write_project(Path(tmp), board, gen, names, kws_cfg, frontend_flags(board.frontend))
         data = export_tflite(qgraph, "edgekit deploy (data-free)")
@@ -345,30 +264,6 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
             json.dump({k: v for k, v in summary.items() if k not in ("output", "build_seconds")}, f, indent=2)
             f.write("\n")
     if build and run and board.emulated and wavs:
-        summary.update(_run_wavs(Path(out_dir) / "firmware.elf", target, board, wavs, count))
+        summary.update(run_wavs(Path(out_dir) / "firmware.elf", board, wavs, count))
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return summary
-
-
-def _run_wavs(elf, target, board, wavs: list[str], count: bool) -> dict:
-    """The firmware in QEMU on the wavs (in a scratch dir: semihosting files land there)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
-
-    from edgekit.build.profile import counting_plugin, read_marks
-    from edgekit.deploy.firmware import run_kws
-
-    with tempfile.TemporaryDirectory() as d:
-        exe = Path(d) / "firmware.elf"
-        shutil.copy(elf, exe)
-        plugin, counts = counting_plugin(exe) if count else (None, None)
-        r = run_kws(exe, target, wavs, plugin=plugin)
-        marks = read_marks(counts) if count else []
-    out = {"clips": [{"wav": w, "label": lb, "score": s} for w, (lb, s) in zip(wavs, r["clips"])],
-           "detections": r["detections"], "stream_ms": r["stream_ms"], "inferences": r["inferences"]}
-    if len(marks) == 2 and r["stream_ms"]:
-        per_s = (marks[1] - marks[0]) / (r["stream_ms"] / 1000)
-        out["instructions_per_second_audio"] = int(per_s)
-        out["realtime_load"] = round(per_s / board.clock_hz, 3)
-    return out

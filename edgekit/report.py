@@ -87,6 +87,9 @@ def print_boards(boards: list[dict]) -> None:
     for col in ("board", "core", "FPU", "DSP", "clock", "flash", "RAM", "front end", "audio", "runs on"):
         t.add_column(col, overflow="fold")
     for b in boards:
+        if b["core"] == "host":
+            t.add_row(b["name"], "host", "", "", "", "", "", "", "", "this machine (gcc; `run` only)")
+            continue
         t.add_row(b["name"], b["core"], "yes" if b["fpu"] else "no", "yes" if b["dsp"] else "no",
                   f"{b['clock_hz'] / 1e6:g} MHz", f"{b['flash_bytes'] // 1024:,} KB",
                   f"{b['ram_bytes'] // 1024:,} KB", b["frontend"], b["audio"],

@@ -63,7 +63,7 @@ def dequant_kws(x: np.ndarray) -> np.ndarray:
 
 def assert_identical(expected, actual, what: str = "outputs") -> None:
     """Bit-exact check on every element; the failure names the first mismatch."""
-    from edgekit.runtime.tflm import first_mismatch
+    from edgekit.verify import first_mismatch
 
     diff = first_mismatch(expected, actual)
     assert diff is None, f"{what} differ at {diff}"

@@ -11,18 +11,17 @@ import numpy as np
 import pytest
 
 from edgekit.errors import InputError
-from edgekit.frontends import load_model
-from edgekit.frontends.tflite import graph_from_tflite_bytes
+from edgekit.executors.float_exec import run_float
+from edgekit.executors.litert import run_litert
+from edgekit.executors.tflm import run_tflm
+from edgekit.importers import load_model
 from edgekit.ir.builder import GraphBuilder
 from edgekit.quant.fold import prepare_for_quantization
 from edgekit.quant.ptq import QuantConfig, quantize_graph, quantize_weights
 from edgekit.quant.reference import run_int8
-from edgekit.quant.tflite_export import export_tflite
-from edgekit.runtime.float_exec import run_float
-from edgekit.runtime.litert import run_litert
-from edgekit.runtime.tflm import run_tflm
 from edgekit.synth import SynthConfig, synthesize
 from edgekit.synth.bn_synth import NoBatchNormError
+from edgekit.tflite import export_tflite, graph_from_tflite_bytes
 from tests.conftest import ROOT, SAMPLES, assert_identical
 
 FAST = SynthConfig(n=16, iters=40)

@@ -1,7 +1,7 @@
 """The KWS front end (MFCC of the MLCommons Tiny KWS model), as NumPy twins of the C code.
 
-What it computes (per 1 s clip at 16 kHz; ../shared/notes/frontend.md): samples divided by
-the clip's largest sample value, zero-padded to 16000; STFT 480/320/512 with a periodic
+What it computes (per 1 s clip at 16 kHz, as the model's training pipeline did): samples
+divided by the clip's largest sample value, zero-padded to 16000; STFT 480/320/512 with a periodic
 Hann window, magnitude; 40 HTK-mel filters 20-4000 Hz; log(mel + 1e-6); DCT-II scaled by
 sqrt(2/40) (tf.signal.mfccs_from_log_mel_spectrograms), first 10 -> [49, 10].
 

@@ -1,6 +1,6 @@
 """Reading user wavs: 16-bit PCM mono at the front end's rate, or a clear InputError.
 
-The RIFF walk is the twin of the firmware's reader (firmware/kws/ek_audio_wav.c): chunks
+The RIFF walk is the twin of the firmware's reader (edgekit/firmware/kws/ek_audio_wav.c): chunks
 in any order up to `data`, unknown chunks (LIST, fact, ...) skipped, odd chunk sizes
 padded, format tag 1 (PCM) only. What one accepts, the other accepts. (The stdlib `wave`
 module is not used: it raises bare RuntimeErrors on some corrupt files.)

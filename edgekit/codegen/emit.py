@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgekit import __version__
-from edgekit.codegen.planner import DW_MAX_TAPS, Plan, is_pointwise, plan_memory
+from edgekit.codegen.planner import Plan, is_pointwise, plan_memory
 from edgekit.compress import codebook
 from edgekit.errors import UnsupportedOpError
 from edgekit.ir import Graph, Node, Tensor
+from edgekit.ir.ops import WEIGHTED_OPS
 from edgekit.quant import arith
 from edgekit.quant.reference import add_multipliers, requant_params
+from edgekit.runtime_limits import DW_MAX_TAPS
 
 CODEGEN_OPS = ("Conv2D", "DepthwiseConv2D", "FullyConnected", "AveragePool", "MaxPool",
                "Add", "Softmax", "Pad", "Reshape")
@@ -33,7 +35,7 @@ def c_ident(name: str) -> str:
 class _Data:
     """Constant arrays collected while emitting the schedule."""
     prefix: str
-    codebooks: bool = True
+    codebooks: dict                  # node name -> Codebook, for layers deployed as codebooks
     arrays: list[tuple[str, str, np.ndarray]] = field(default_factory=list)
 
     def add(self, kind: str, ctype: str, values: np.ndarray) -> str:
@@ -89,7 +91,7 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     wdata = w.data
     lines = [f"static const ek_quant_params q = {{{mult}, {shift}}};"]
     src, dst = _ptr(plan, x.name, True), _ptr(plan, y.name)
-    cb = codebook.deployable(node.op, w.data, node.attr("depth_multiplier", 1)) if d.codebooks else None
+    cb = d.codebooks.get(node.name)
     pointwise = is_pointwise(node, g) or (node.op == "FullyConnected" and cb is not None)
     if node.op == "FullyConnected" and cb is None:
         cols = w.shape[1]
@@ -129,7 +131,7 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:
-    """The convolutions' flash layout (ek_nn.h, firmware/runtime/src/ek_pairs.h): for rows
+    """The convolutions' flash layout (ek_nn.h, edgekit/firmware/runtime/src/ek_pairs.h): for rows
     of k = kh * kw * cin bytes with k % 4 == 0, output channels in pairs, each pair's rows
     interleaved in 8-byte blocks [p][i][r][j] = w[2p + r][4i + j] (one pointer walks both
     rows); an odd last channel stays a plain row."""
@@ -213,17 +215,18 @@ def _banner(graph: Graph) -> str:
             f" * Do not edit: regenerate with `edgekit codegen`. */\n")
 
 
-def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True,
-             codebooks: bool = True) -> Generated:
-    """codebooks: layers whose int8 weights take at most 16 values (edgekit compress) are
-    stored as bit-packed indices + their int8 codes and run by the codebook kernels."""
+def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True) -> Generated:
+    """Layers whose int8 weights take at most 16 values (edgekit compress) and that a
+    codebook kernel can run (codebook.deployed_codebooks) are stored as bit-packed indices
+    + their int8 codes and run by the codebook kernels."""
     _check(graph)
     prefix = c_ident(name or graph.name).lower()
-    plan = plan_memory(graph, allow_in_place)
+    codebooks = codebook.deployed_codebooks(graph)
+    plan = plan_memory(graph, allow_in_place, codebooks)
     d = _Data(prefix, codebooks)
     body = []
     for i, node in enumerate(graph.nodes):
-        fn = _emit_conv if node.op in ("Conv2D", "DepthwiseConv2D", "FullyConnected") else _emit_other
+        fn = _emit_conv if node.op in WEIGHTED_OPS else _emit_other
         x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
         inner = "\n        ".join(fn(graph, node, plan, d))
         ip = " (in place)" if plan.in_place.get(node.name) and node.op != "Reshape" else ""

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgekit.compress import codebook
+from edgekit.compress.codebook import deployed_codebooks
 from edgekit.ir import Graph, Node
+from edgekit.runtime_limits import DW_MAX_TAPS
 
 ALIGN = 4
-DW_MAX_TAPS = 25   # EK_DW_MAX_TAPS in firmware/runtime/src/ek_dw_conv_s8.c
 
 
 def _align(n: int) -> int:
@@ -69,11 +69,12 @@ def can_run_in_place(node: Node, graph: Graph) -> bool:
     return is_pointwise(node, graph) and y.shape[3] <= x.shape[3]
 
 
-def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
+def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: bool = False) -> int:
+    """codebook: the layer deploys as a codebook (compress.codebook.deployed_codebooks)."""
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
     if is_pointwise(node, graph):
         return 4 * x.shape[3] + y.shape[3]                  # 2 pixels as int16 + 1 output pixel
-    if node.op == "FullyConnected" and codebook.deployable(node.op, graph.tensor(node.inputs[1]).data):
+    if node.op == "FullyConnected" and codebook:
         w = graph.tensor(node.inputs[1]).shape              # runs as a 1x1 conv: same scratch
         return 4 * w[1] + w[0]
     if node.op == "Conv2D":
@@ -85,7 +86,9 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool) -> int:
     return 0
 
 
-def plan_memory(graph: Graph, allow_in_place: bool = True) -> Plan:
+def plan_memory(graph: Graph, allow_in_place: bool = True, codebooks: dict | None = None) -> Plan:
+    """codebooks: the layers deployed as codebooks (default: deployed_codebooks(graph))."""
+    codebooks = deployed_codebooks(graph) if codebooks is None else codebooks
     steps = len(graph.nodes)
     last_use: dict[str, int] = {}
     for i, n in enumerate(graph.nodes):
@@ -121,7 +124,7 @@ def plan_memory(graph: Graph, allow_in_place: bool = True) -> Plan:
             group[out] = b
         else:
             new_buffer(out, i)
-        s = scratch_bytes(n, graph, alias)
+        s = scratch_bytes(n, graph, alias, n.name in codebooks)
         if s:
             scratch[n.name] = s
             key = f"scratch:{n.name}"

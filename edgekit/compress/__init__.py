@@ -4,7 +4,7 @@ The codebook format (codebook.py) is light and used by the code generator; the
 compression driver (bin_quant.py, torch) loads on first use."""
 from edgekit.compress.codebook import Codebook
 
-_LAZY = ("CompressConfig", "CompressResult", "LayerResult", "compress_graph")
+_LAZY = ("CompressConfig", "CompressResult", "LayerResult", "compress_graph", "compress_to_int8")
 
 
 def __getattr__(name):

@@ -38,13 +38,12 @@ from edgekit.compress.allocate import BITS, Option, choose, frontier, option_byt
 from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, kernel_exists
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
+from edgekit.executors.float_exec import FloatModule
 from edgekit.ir import Graph
+from edgekit.ir.ops import WEIGHTED_OPS
 from edgekit.progress import progress_bar
 from edgekit.quant.fold import prepare_for_quantization
-from edgekit.quant.ptq import WEIGHT_AXIS, _bias_correction, bias_name
-from edgekit.runtime.float_exec import FloatModule
-
-COMPRESSIBLE = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
+from edgekit.quant.ptq import WEIGHT_AXIS, bias_correction, bias_name
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,7 @@ class _Layer:
             wf, q, s = decode(self.w, codes, cidx, self.axis, s, False)
         proxy.set(self.wname, wf)
         if self.mean_in is not None:
-            proxy.set(self.bname, self.b + _bias_correction(self.node, self.w, q, s, self.axis, self.mean_in))
+            proxy.set(self.bname, self.b + bias_correction(self.node, self.w, q, s, self.axis, self.mean_in))
         return cidx, codes, wf, q, s
 
     def restore(self, proxy: Proxy) -> None:
@@ -336,7 +335,7 @@ def _refine(g: Graph, proxy: Proxy, layers: list[LayerResult], fixed: dict, cfg:
 
 def _nodes(g: Graph) -> list:
     """The layers a codebook kernel can run, largest weight tensor first (stable)."""
-    nodes = [n for n in g.nodes if n.op in COMPRESSIBLE
+    nodes = [n for n in g.nodes if n.op in WEIGHTED_OPS
              and kernel_exists(n.op, g.tensor(n.inputs[1]).shape, n.attr("depth_multiplier", 1))]
     return sorted(nodes, key=lambda n: -g.tensor(n.inputs[1]).size)
 
@@ -364,7 +363,7 @@ def _allocate(g: Graph, proxy: Proxy, nodes: list, cfg: CompressConfig, bar) -> 
     n_all = fixed = 0
     names = {n.name for n in nodes}
     for n in g.nodes:
-        if n.op in COMPRESSIBLE:
+        if n.op in WEIGHTED_OPS:
             t = g.tensor(n.inputs[1])
             n_all += t.size
             fixed += 0 if n.name in names else t.size
@@ -411,3 +410,13 @@ def compress_graph(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = Comp
             tensors[name] = type(t)(t.name, t.shape, t.dtype, proxy.get(name).astype(t.data.dtype), t.quant)
     out = g.replace(tensors=tensors)
     return CompressResult(out, layers, fixed, proxy.score(), proxy.evaluations, allocation)
+
+
+def compress_to_int8(graph: Graph, synth_x: np.ndarray, cfg: CompressConfig = CompressConfig(),
+                     show_progress: bool = True) -> tuple[CompressResult, Graph]:
+    """Codebook weights (Bin & Quant or k-means) on the synthetic set, then int8 PTQ with
+    those weights kept exactly: (CompressResult, int8 graph)."""
+    from edgekit.quant.ptq import quantize_graph
+
+    r = compress_graph(graph, synth_x, cfg, show_progress)
+    return r, quantize_graph(r.graph, synth_x, fixed=r.fixed)

@@ -19,7 +19,7 @@ Unit order per kernel family (ek_nn.h):
   per group i of 4 values: (2p: v0, v2), (2p: v1, v3), (2p+1: v0, v2), (2p+1: v1, v3);
   an odd last channel: (v0, v2), (v1, v3) per group. Each channel pair's stream, and the
   odd row, start on a byte boundary.
-- depthwise (multiplier 1, cout % 4 == 0, <= 25 taps): per group of 4 channels, per tap:
+- depthwise (multiplier 1, cout % 4 == 0, <= DW_MAX_TAPS taps): per group of 4 channels, per tap:
   (c0, c2), (c1, c3); each channel group starts on a byte boundary.
 
 This module is the NumPy twin of the kernels' decoders: pack() produces exactly the bytes
@@ -30,6 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from edgekit.ir.ops import WEIGHTED_OPS
+from edgekit.runtime_limits import DW_MAX_TAPS
 
 MAX_BITS = 4
 PAD = 3
@@ -107,23 +110,35 @@ def family_ok(family: str, shape: tuple[int, ...]) -> bool:
     """Whether a layer of this weight shape can use the codebook kernels."""
     if family == "pairs":
         return int(np.prod(shape[1:])) % 4 == 0
-    return shape[0] == 1 and shape[-1] % 4 == 0 and shape[1] * shape[2] <= 25
+    return shape[0] == 1 and shape[-1] % 4 == 0 and shape[1] * shape[2] <= DW_MAX_TAPS
 
 
 def deployable(op: str, weights: np.ndarray, depth_multiplier: int = 1) -> Codebook | None:
     """The codebook a layer is deployed with: its int8 weights take at most 16 values and a
     codebook kernel exists for it (conv / 1x1 conv with k % 4 == 0; fully connected with
     cin % 4 == 0, run as a 1x1 conv over its rows; depthwise with multiplier 1, channels in
-    fours, <= 25 taps). None: the layer deploys as int8. The code generator and the
+    fours, <= DW_MAX_TAPS taps). None: the layer deploys as int8. The code generator and the
     compression report both decide by this."""
     if not kernel_exists(op, weights.shape, depth_multiplier):
         return None
     return Codebook.of(weights)
 
 
+def deployed_codebooks(graph) -> dict[str, Codebook]:
+    """Which layers of an int8 graph deploy as codebooks (node name -> its codebook): the
+    one decision the planner, the code generator and the compression figures all use."""
+    out = {}
+    for n in graph.nodes:
+        if n.op in WEIGHTED_OPS:
+            cb = deployable(n.op, graph.tensor(n.inputs[1]).data, n.attr("depth_multiplier", 1))
+            if cb is not None:
+                out[n.name] = cb
+    return out
+
+
 def kernel_exists(op: str, shape: tuple[int, ...], depth_multiplier: int = 1) -> bool:
     """Whether a codebook kernel can run this layer, whatever its weight values."""
-    if op not in ("Conv2D", "DepthwiseConv2D", "FullyConnected"):
+    if op not in WEIGHTED_OPS:
         return False
     fam = family_of(op, shape)
     return family_ok(fam, shape) and not (fam == "depthwise" and depth_multiplier != 1)

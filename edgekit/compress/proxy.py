@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from edgekit.executors.float_exec import FloatModule
 from edgekit.ir import Graph
-from edgekit.runtime.float_exec import FloatModule
 
 
 @dataclass(frozen=True)

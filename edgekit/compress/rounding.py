@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from edgekit.executors.float_exec import run_layer
 from edgekit.ir import Node
-from edgekit.runtime.float_exec import run_layer
 
 WARMUP = 0.2          # fraction of steps with reconstruction only
 BETA = (20.0, 2.0)    # annealed exponent of the rounding regularizer

@@ -1,15 +1,10 @@
-"""Deploy-time checks: will it fit the board (before building, then exactly after), and
-does the generated model on the board's core agree with the NumPy reference."""
+"""Deploy-time checks, run before any long step: the tools are there, the model takes the
+front end's features, it fits the board (estimated before building, exactly after)."""
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
-import numpy as np
-
+from edgekit.boards import Board
 from edgekit.codegen.emit import Generated
-from edgekit.deploy.boards import Board
-from edgekit.errors import EdgekitError, InputError
+from edgekit.errors import InputError
 from edgekit.ir import Graph
 
 # What the KWS firmware needs besides the model (measured on the mps2-an386 build, rounded
@@ -27,15 +22,15 @@ def estimate(gen: Generated) -> dict:
 def check_tools(board: Board, build: bool, run: bool, verify: bool) -> None:
     """Every external tool the deploy will call, found before any long step (a missing
     QEMU should not cost a compression run first)."""
-    from edgekit.build.cbuild import _need
+    from edgekit.toolchain.cbuild import need_tool
 
     if board.emulated and (build or verify):
-        _need("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
+        need_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
     if board.emulated and (verify or (build and run)):
-        _need("qemu-system-arm", "qemu-system-arm")
+        need_tool("qemu-system-arm", "qemu-system-arm")
     if build:
-        from edgekit.deploy.platformio import _pio
-        _pio()
+        from edgekit.deploy.platformio import pio_path
+        pio_path()
 
 
 def check_frontend_input(graph: Graph, spec=None) -> None:
@@ -63,24 +58,3 @@ def check_fits(board: Board, need: dict, exact: bool) -> None:
             raise InputError(f"model too big for {board.name}: the firmware {what} {need[key]:,} bytes of "
                              f"{label}, the board has {have:,} ({need[key] - have:,} bytes over)")
 
-
-def verify_on_board(graph: Graph, gen: Generated, target, x: np.ndarray) -> str:
-    """Run the generated model (the same C, built for the board's core with edgekit's own
-    compiler call, not the PlatformIO one) on a few inputs; refuse when any output byte
-    differs from the int8 reference."""
-    from edgekit.build.cbuild import build, run_batch
-    from edgekit.evaluate import model_inputs
-    from edgekit.quant.reference import run_int8
-    from edgekit.runtime.tflm import first_mismatch
-
-    xq = model_inputs(graph, x)
-    ref = run_int8(graph, xq)[0].reshape(len(xq), -1)
-    with tempfile.TemporaryDirectory() as d:
-        exe = build(gen, target, Path(d))
-        got = run_batch(exe, target, xq.reshape(len(xq), -1), ref.shape[1])
-    diff = first_mismatch(ref, got)
-    if diff:
-        raise EdgekitError(f"verification failed: the generated model on {target.name} disagrees with "
-                           f"the NumPy reference at {diff}; not shipping this firmware "
-                           "(--no-verify skips the check; please report)")
-    return f"identical on {len(xq)} inputs ({target.name})"

@@ -1,7 +1,7 @@
 """The KWS firmware: its generated files, a direct build (host or emulated board) and a
 run over wavs with its output parsed.
 
-Sources: firmware/frontend (MFCC), firmware/kws (detector, wav source, main), the int8
+Sources: edgekit/firmware/frontend (MFCC), edgekit/firmware/kws (detector, wav source, main), the int8
 runtime and the generated model; generated here: ek_mfcc_tables.{h,c} (front-end
 constants) and ek_kws_config.h (labels, detector settings). `edgekit deploy` builds the
 same sources through PlatformIO (edgekit.deploy.platformio); tests and benchmarks use
@@ -17,10 +17,11 @@ import numpy as np
 
 from edgekit.audio.emit import generate_tables
 from edgekit.audio.mfcc import MfccSpec
-from edgekit.build.cbuild import FIRMWARE, build, run_program
-from edgekit.build.targets import Target
+from edgekit.boards import Board
 from edgekit.codegen.emit import Generated
 from edgekit.errors import EdgekitError
+from edgekit.resources import FIRMWARE
+from edgekit.toolchain.cbuild import build, run_program
 
 FRONTEND = FIRMWARE / "frontend"
 KWS = FIRMWARE / "kws"
@@ -73,15 +74,15 @@ def frontend_flags(frontend: str) -> tuple[str, ...]:
     return ("-DEK_FE_FIXED",) if frontend == "fixed" else ()
 
 
-def build_kws(gen: Generated, target: Target, frontend: str, labels: list[str], workdir: Path,
+def build_kws(gen: Generated, target: Board, frontend: str, labels: list[str], workdir: Path,
               cfg: KwsConfig = KwsConfig()) -> Path:
     return build(gen, target, workdir, KWS / "ek_kws_main.c", frontend_flags(frontend),
                  extra_srcs=tuple(source_files()), extra_files=generated_files(labels, cfg),
                  includes=include_dirs())
 
 
-def build_features(target: Target, frontend: str, workdir: Path, scale: float, zero_point: int) -> Path:
-    """The front end alone (firmware/kws/ek_features_main.c), for tests and benchmarks."""
+def build_features(target: Board, frontend: str, workdir: Path, scale: float, zero_point: int) -> Path:
+    """The front end alone (edgekit/firmware/kws/ek_features_main.c), for tests and benchmarks."""
     flags = (*frontend_flags(frontend), f"-DEK_FE_SCALE={float(scale)!r}f", f"-DEK_FE_ZERO_POINT={zero_point}")
     return build(None, target, workdir, KWS / "ek_features_main.c", flags, extra_srcs=tuple(frontend_sources()),
                  extra_files=generate_tables(), includes=include_dirs())
@@ -92,7 +93,7 @@ _DET = re.compile(r"^detected (\S+) (\d+\.\d+) at (\d+)$")
 _STREAM = re.compile(r"^stream (\d+) ms, (\d+) inferences$")
 
 
-def run_kws(exe: Path, target: Target, wavs: list[str], timeout: float = 600,
+def run_kws(exe: Path, target: Board, wavs: list[str], timeout: float = 600,
             plugin: list[str] | None = None, stream: bool = True) -> dict:
     """Run the KWS firmware over wavs; {'clips': [(label, score)], 'detections': [...],
     'stream_ms', 'inferences'}."""
@@ -117,7 +118,7 @@ def run_kws(exe: Path, target: Target, wavs: list[str], timeout: float = 600,
     return out
 
 
-def run_features(exe: Path, target: Target, clips: np.ndarray, frontend: str,
+def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
                  timeout: float = 600) -> tuple[np.ndarray, np.ndarray]:
     """Run the front-end-only build on (N, 16000) int16 clips: (int8 windows (N, 49, 10),
     raw coefficients (N, 49, 10): float32, or Q20 int32 for the fixed path)."""
@@ -130,3 +131,27 @@ def run_features(exe: Path, target: Target, clips: np.ndarray, frontend: str,
     q = raw[:, :n].copy().view(np.int8).reshape(-1, spec.frames, spec.coeffs)
     c = raw[:, n:].copy().view(np.int32 if frontend == "fixed" else np.float32)
     return q, c.reshape(-1, spec.frames, spec.coeffs)
+
+
+def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool) -> dict:
+    """The deployed firmware in QEMU on the wavs (in a scratch dir: semihosting files land
+    there): per-clip labels, stream detections and, with `count`, instructions per second
+    of audio and the load at the board's clock (1 instruction per cycle)."""
+    import shutil
+    import tempfile
+
+    from edgekit.toolchain.profile import counting_plugin, read_marks
+
+    with tempfile.TemporaryDirectory() as d:
+        exe = Path(d) / "firmware.elf"
+        shutil.copy(elf, exe)
+        plugin, counts = counting_plugin(exe) if count else (None, None)
+        r = run_kws(exe, board, wavs, plugin=plugin)
+        marks = read_marks(counts) if count else []
+    out = {"clips": [{"wav": w, "label": lb, "score": s} for w, (lb, s) in zip(wavs, r["clips"])],
+           "detections": r["detections"], "stream_ms": r["stream_ms"], "inferences": r["inferences"]}
+    if len(marks) == 2 and r["stream_ms"]:
+        per_s = (marks[1] - marks[0]) / (r["stream_ms"] / 1000)
+        out["instructions_per_second_audio"] = int(per_s)
+        out["realtime_load"] = round(per_s / board.clock_hz, 3)
+    return out

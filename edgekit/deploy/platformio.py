@@ -1,10 +1,11 @@
 """PlatformIO projects for the KWS firmware, and `pio run` on them, offline.
 
-Emulated boards use edgekit's own local platform (firmware/platformio/edgekit-mps2) and
-the system arm-none-eabi toolchain wrapped as a local package; PlatformIO's core tool
+Emulated boards use edgekit's own local platform (edgekit/firmware/platformio/edgekit-mps2)
+and the system arm-none-eabi toolchain wrapped as a local package; PlatformIO's core tool
 SCons comes from PyPI (the `scons` pin) laid out as the `tool-scons` package, so no
-registry access is needed (../shared/notes/toolchain.md has the recipe). Real boards get
-a project for PlatformIO's own platform (nordicnrf52, ststm32, raspberrypi): it builds on
+registry access is needed (PlatformIO accepts a local package folder with a package.json
+and, for tool-scons, a .piopm naming the platformio owner). Real boards get a project
+for PlatformIO's own platform (nordicnrf52, ststm32, raspberrypi): it builds on
 a machine that can reach the PlatformIO registry.
 
 Layout of a project:
@@ -12,6 +13,7 @@ Layout of a project:
   include/   generated headers (model, ek_app_model.h, front-end tables, KWS config)
   src/       generated model C, front-end tables, the KWS app and its audio source
   lib/edgekit_runtime, lib/edgekit_frontend   edgekit's C runtime, as libraries
+  boards/    the PlatformIO board file (emulated boards; generated from edgekit's board file)
 """
 from __future__ import annotations
 
@@ -23,11 +25,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from edgekit.build.cbuild import FIRMWARE, RUNTIME, ToolchainError, run_group, write_model
+from edgekit.boards import Board
 from edgekit.codegen.emit import Generated
-from edgekit.deploy.boards import Board
 from edgekit.deploy.firmware import FRONTEND, KWS, KwsConfig, generated_files
 from edgekit.errors import EdgekitError
+from edgekit.resources import FIRMWARE, RUNTIME
+from edgekit.toolchain.cbuild import ToolchainError, run_group, write_model
 
 LOCAL_PLATFORM = FIRMWARE / "platformio" / "edgekit-mps2"
 SCONS_PKG_VERSION = "4.41101.0"   # what PlatformIO 6.2 asks for: SCons 4.11.1
@@ -48,7 +51,7 @@ def pio_env() -> dict:
     return env
 
 
-def _pio() -> str:
+def pio_path() -> str:
     for cand in (Path(sys.executable).parent / "pio", shutil.which("pio")):
         if cand and Path(cand).exists():
             return str(cand)
@@ -94,6 +97,17 @@ def _prepare_toolchain(core: Path) -> Path:
         "description": f"system arm-none-eabi toolchain ({bindir})"}))
     os.replace(tmp, pkg)
     return pkg
+
+
+def board_json(board: Board) -> str:
+    """The PlatformIO board file of an emulated board, derived from its edgekit board file;
+    written into the project's boards/ folder, where PlatformIO looks first."""
+    fpu = next((f for f in board.cflags if f.startswith("-mfpu=")), None)
+    build = {"cpu": board.core, "mcu": board.pio_board, "f_cpu": f"{board.clock_hz}L",
+             "float_flags": f"-mfloat-abi=hard {fpu}" if fpu else "", "qemu_machine": board.emulator}
+    return json.dumps({"build": build, "frameworks": [], "name": board.description,
+                       "upload": {"maximum_ram_size": board.ram_bytes, "maximum_size": board.flash_bytes,
+                                  "protocol": "qemu"}, "vendor": "edgekit"}, indent=2) + "\n"
 
 
 def ini_text(board: Board, frontend_flags: tuple[str, ...], toolchain: Path | None) -> str:
@@ -149,6 +163,8 @@ def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cf
         shutil.copy(KWS / "ek_kws_main.c", src / "main.c")
         shutil.copy(FIRMWARE / "mps2" / "startup.c", src / "startup.c")
         shutil.copy(FIRMWARE / "mps2" / "mps2.ld", out / "mps2.ld")
+        (out / "boards").mkdir()
+        (out / "boards" / f"{board.pio_board}.json").write_text(board_json(board))
     else:
         shutil.copy(KWS / "arduino" / "main.cpp", src / "main.cpp")
         (src / "ek_audio_wav.c").unlink()
@@ -165,7 +181,7 @@ def pio_run(project: Path, timeout: float = 600) -> Path:
     core.mkdir(parents=True, exist_ok=True)
     _prepare_scons(core)
     try:
-        r = run_group([_pio(), "run", "-d", str(project)], timeout, env=pio_env())
+        r = run_group([pio_path(), "run", "-d", str(project)], timeout, env=pio_env())
     except subprocess.TimeoutExpired:
         raise EdgekitError(f"pio run did not finish in {timeout:.0f} s") from None
     (project / "pio-build.log").write_text(r.stdout + r.stderr)

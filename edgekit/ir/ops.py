@@ -134,5 +134,10 @@ OPS: dict[str, OpSpec] = {
 }
 
 
+# ops with a weight tensor (input 1): folded into, quantized per channel, compressed, run by
+# the convolution kernels
+WEIGHTED_OPS = tuple(op for op, spec in OPS.items() if "weight" in spec.inputs)
+
+
 def node_macs(node: Node, in_shapes: list[Shape], out_shape: Shape) -> int:
     return OPS[node.op].macs(node, in_shapes, out_shape)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from edgekit.ir import Graph, Node, Tensor
+from edgekit.ir.ops import WEIGHTED_OPS
 
-_FOLD_INTO = ("Conv2D", "DepthwiseConv2D", "FullyConnected")
-_FUSE_INTO = ("Conv2D", "DepthwiseConv2D", "FullyConnected", "AveragePool", "MaxPool", "Add")
+_FOLD_INTO = WEIGHTED_OPS
+_FUSE_INTO = (*WEIGHTED_OPS, "AveragePool", "MaxPool", "Add")
 
 
 def _rewire(nodes: list[Node], old: str, new: str) -> list[Node]:

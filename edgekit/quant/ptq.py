@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from edgekit.errors import InputError
+from edgekit.executors.float_exec import FloatModule
 from edgekit.ir import Graph, Node, QuantParams, Tensor
 from edgekit.quant.fold import prepare_for_quantization
-from edgekit.runtime.float_exec import FloatModule
 
 SHARED_QPARAMS = ("AveragePool", "MaxPool", "Reshape", "Pad", "Dropout")
 WEIGHT_AXIS = {"Conv2D": 0, "DepthwiseConv2D": 3, "FullyConnected": None}
@@ -106,7 +106,7 @@ def quantize_weights(w: np.ndarray, axis: int | None) -> tuple[np.ndarray, np.nd
     return np.clip(q, -127, 127).astype(np.int8), scale
 
 
-def _bias_correction(node: Node, w: np.ndarray, wq: np.ndarray, ws: np.ndarray, axis,
+def bias_correction(node: Node, w: np.ndarray, wq: np.ndarray, ws: np.ndarray, axis,
                      mean_in: np.ndarray) -> np.ndarray:
     """E[(W - W_q) x] per output channel, from the calibration mean of each input channel."""
     shape = [1] * w.ndim
@@ -174,7 +174,7 @@ def _weight_tensors(g: Graph, node: Node, in_scale: float, acts, cfg: QuantConfi
         else np.zeros(w.shape[axis if axis is not None else 0])
     if cfg.bias_correction:
         x = acts[node.inputs[0]]
-        b = b + _bias_correction(node, w, wq, ws, axis, x.reshape(-1, x.shape[-1]).mean(0).astype(np.float64))
+        b = b + bias_correction(node, w, wq, ws, axis, x.reshape(-1, x.shape[-1]).mean(0).astype(np.float64))
     bias_scale = np.float64(in_scale) * ws.astype(np.float64)
     bq = np.clip(np.round(b / bias_scale), -(1 << 31), (1 << 31) - 1).astype(np.int32)
     out = {w_t.name: Tensor(w_t.name, w_t.shape, "int8", wq, QuantParams.make(ws, 0, axis))}

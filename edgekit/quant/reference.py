@@ -1,6 +1,6 @@
 """NumPy integer reference executor: TFLite Micro's int8 reference kernels, bit-exact.
 
-Each kernel is the readable twin of a C kernel in firmware/runtime and follows TFLM's
+Each kernel is the readable twin of a C kernel in edgekit/firmware/runtime and follows TFLM's
 reference_integer_ops loops (conv, depthwise_conv, fully_connected, pooling, add,
 softmax). Accumulation is exact (int64 holding int32 sums, as the kernels never
 overflow int32 for int8 operands and realistic sizes); requantization goes through
@@ -17,7 +17,6 @@ import numpy as np
 from edgekit.errors import InputError, UnsupportedOpError
 from edgekit.ir import Graph, Node, Tensor
 from edgekit.quant import arith
-
 
 # ---- requantization parameters, as TFLM's Prepare() computes them --------------------
 

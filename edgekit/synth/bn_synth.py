@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from edgekit.errors import EdgekitError
+from edgekit.executors.float_exec import FloatModule
 from edgekit.ir import Graph
 from edgekit.progress import progress_bar
-from edgekit.runtime.float_exec import FloatModule
 
 
 class NoBatchNormError(EdgekitError):
@@ -72,6 +72,19 @@ class SynthResult:
                 z.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue())
             z.writestr(zipfile.ZipInfo("meta.json", date_time=(1980, 1, 1, 0, 0, 0)),
                        json.dumps(meta, sort_keys=True))
+
+
+def load_synth(path: str) -> np.ndarray:
+    """The inputs of a set written by SynthResult.save (float32)."""
+    import zipfile
+
+    from edgekit.errors import InputError
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return z["x"].astype(np.float32)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        raise InputError(f"{path}: not an edgekit synth .npz ({type(e).__name__}: {e})") from None
 
 
 def _bn_targets(graph: Graph) -> list[tuple[str, torch.Tensor, torch.Tensor]]:

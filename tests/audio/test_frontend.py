@@ -10,9 +10,9 @@ import pytest
 
 from edgekit.audio import MfccSpec, mfcc_fixed, mfcc_float, quantize_features, read_wav
 from edgekit.audio.mfcc import clip_of, quantize_fixed
-from edgekit.build.profile import has_tools
-from edgekit.build.targets import get_target
+from edgekit.boards import get_board
 from edgekit.deploy.firmware import build_features, run_features
+from edgekit.toolchain.profile import has_tools
 from tests.conftest import ASSETS, KWS_SCALE, KWS_ZP, SAMPLES
 
 
@@ -78,8 +78,8 @@ def run_c(tmp_path, clips, board, frontend):
     if board != "host" and not has_tools():
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
     xs = _clips16(clips[:8] if board != "host" else clips)
-    exe = build_features(get_target(board), frontend, tmp_path, KWS_SCALE, KWS_ZP)
-    return (xs, *run_features(exe, get_target(board), xs, frontend))
+    exe = build_features(get_board(board), frontend, tmp_path, KWS_SCALE, KWS_ZP)
+    return (xs, *run_features(exe, get_board(board), xs, frontend))
 
 
 @pytest.mark.parametrize("board", ["host", "mps2-an385"])

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.build.cbuild import build, run_batch
-from edgekit.build.targets import TARGETS
+from edgekit.boards import get_board
 from edgekit.codegen.emit import generate
 from edgekit.ir import QuantParams, Tensor
 from edgekit.ir.builder import GraphBuilder
 from edgekit.ir.ops import same_pads
 from edgekit.quant.reference import run_int8
+from edgekit.toolchain.cbuild import build, run_batch
 from tests.conftest import assert_identical
 
 
@@ -112,8 +112,8 @@ def _run_both(g, rng, n=6, board="host"):
     x = rng.integers(-128, 128, (n, *g.tensor(g.inputs[0]).shape[1:]), dtype=np.int8)
     gen = generate(g, "k")
     with tempfile.TemporaryDirectory() as d:
-        exe = build(gen, TARGETS[board], Path(d))
-        out = run_batch(exe, TARGETS[board], x, g.tensor(g.outputs[0]).size)
+        exe = build(gen, get_board(board), Path(d))
+        out = run_batch(exe, get_board(board), x, g.tensor(g.outputs[0]).size)
     ref = run_int8(g, x)[0].reshape(n, -1)
     assert_identical(ref, out, f"{[n.op for n in g.nodes]} on {board}")
 

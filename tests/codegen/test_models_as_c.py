@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.build.cbuild import build, run_batch
-from edgekit.build.targets import TARGETS
+from edgekit.boards import get_board
 from edgekit.codegen.emit import generate
 from edgekit.codegen.planner import plan_memory
-from edgekit.frontends import load_model
+from edgekit.executors.tflm import run_tflm
+from edgekit.importers import load_model
 from edgekit.quant.ptq import quantize_graph
 from edgekit.quant.reference import run_int8
-from edgekit.quant.tflite_export import export_tflite
-from edgekit.runtime.tflm import run_tflm
 from edgekit.synth import SynthConfig, synthesize
-from tests.conftest import SAMPLES, asset, assert_identical
+from edgekit.tflite import export_tflite
+from edgekit.toolchain.cbuild import build, run_batch
+from tests.conftest import SAMPLES, assert_identical, asset
 
 TFLM_MIN_ARENA_KWS = 24_272   # measured with the tflite-micro interpreter (bisection)
 
@@ -26,8 +26,8 @@ TFLM_MIN_ARENA_KWS = 24_272   # measured with the tflite-micro interpreter (bise
 def _run_c(graph, x, board="host"):
     gen = generate(graph, "m")
     with tempfile.TemporaryDirectory() as d:
-        exe = build(gen, TARGETS[board], Path(d))
-        return run_batch(exe, TARGETS[board], x.reshape(len(x), -1), graph.tensor(graph.outputs[0]).size)
+        exe = build(gen, get_board(board), Path(d))
+        return run_batch(exe, get_board(board), x.reshape(len(x), -1), graph.tensor(graph.outputs[0]).size)
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +111,11 @@ def test_reference_agrees_on_codegen_transforms(kws_int8, kws_eval):
 def kws_codebook():
     """The float sample compressed data-free as `deploy` does (k-means 8 bins + GPTQ),
     from a short synthesis: every weight layer, the dense one included, is a codebook."""
-    from edgekit.compress import CompressConfig
-    from edgekit.pipeline import _compress
+    from edgekit.compress import CompressConfig, compress_to_int8
 
     g = load_model(str(SAMPLES / "kws_ref_model.keras"))
     sx = synthesize(g, SynthConfig(n=16, iters=50)).x
-    _, q = _compress(g, sx, CompressConfig(method="kmeans", bins={"*": 8}))
+    _, q = compress_to_int8(g, sx, CompressConfig(method="kmeans", bins={"*": 8}))
     src = generate(q, "m").files["m.c"]
     assert src.count("_cb_s8(&p") == 10 and "ek_fully_connected_s8" not in src
     return q

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgekit.build.cbuild import RUNTIME
 from edgekit.quant import arith
+from edgekit.resources import RUNTIME
 
 HERE = Path(__file__).parent
 

@@ -3,9 +3,9 @@ each layer takes its first binning: fast)."""
 import numpy as np
 import pytest
 
-from edgekit.compress import CompressConfig, Codebook, compress_graph
+from edgekit.compress import Codebook, CompressConfig, compress_graph
 from edgekit.compress.bin_quant import assign, bin_codes, initial_edges, kmeans_1d
-from edgekit.frontends import load_model
+from edgekit.importers import load_model
 from edgekit.quant.ptq import quantize_graph
 from tests.conftest import SAMPLES
 

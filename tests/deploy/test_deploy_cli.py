@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from edgekit.build.profile import has_tools
-from edgekit.deploy.boards import list_boards
+from edgekit.boards import list_boards
+from edgekit.resources import BOARDS_DIR
+from edgekit.toolchain.profile import has_tools
 from tests.conftest import ROOT, SAMPLES, edgekit_cli
 
 INT8 = str(SAMPLES / "kws_ref_model_int8.tflite")
@@ -52,7 +53,7 @@ def test_deploy_int8_on_emulated_m4(tmp_path):
 
 @needs_tools
 def test_too_small_board_is_refused_before_building(tmp_path):
-    board = (ROOT / "boards" / "mps2-an386.toml").read_text().replace("ram_bytes = 4_194_304",
+    board = (BOARDS_DIR / "mps2-an386.toml").read_text().replace("ram_bytes = 4_194_304",
                                                                        "ram_bytes = 16_384")
     (tmp_path / "tiny.toml").write_text(board.replace('name = "mps2-an386"', 'name = "tiny"'))
     out = tmp_path / "proj"

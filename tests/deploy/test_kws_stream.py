@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from edgekit.audio import read_wav
-from edgekit.build.profile import has_tools
-from edgekit.build.targets import get_target
+from edgekit.boards import get_board
 from edgekit.codegen.emit import generate
 from edgekit.deploy.firmware import build_kws, run_kws
-from edgekit.frontends import load_model
+from edgekit.importers import load_model
+from edgekit.toolchain.profile import has_tools
 from tests.conftest import SAMPLES
 
 LABELS = (SAMPLES / "kws_ref_model.labels.txt").read_text().split()
@@ -45,7 +45,7 @@ def test_stream_detections(tmp_path, gen, board, frontend):
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
     wav = tmp_path / "stream.wav"
     make_stream(wav)
-    target = get_target(board)
+    target = get_board(board)
     exe = build_kws(gen, target, frontend, LABELS, tmp_path / "build")
     r = run_kws(exe, target, [str(wav)])
     assert r["stream_ms"] == 10_000

@@ -83,10 +83,13 @@ def _main(argv: list[str]) -> None:
         if HEAVY[target] == "keras":
             import tf_keras  # noqa: F401
     with atheris.instrument_imports(include=["edgekit", "flatbuffers", "ai_edge_litert.schema_py_generated"]):
+        import edgekit.audio
+        import edgekit.importers.keras
+        import edgekit.importers.torch
+        import edgekit.tflite  # noqa
         from edgekit.errors import EdgekitError
+        from edgekit.tflite import schema
         from tests.fuzz.targets import TARGETS
-        import edgekit.frontends.tflite, edgekit.frontends.keras, edgekit.frontends.torch, edgekit.audio  # noqa
-        from edgekit.frontends.tflite import schema
         schema()
     fn = TARGETS[target][0]
 

@@ -46,7 +46,7 @@ def _as_file(data: bytes, name: str) -> str:
 
 
 def _load(data: bytes, name: str):
-    from edgekit.frontends import load_model
+    from edgekit.importers import load_model
     return load_model(_as_file(data, name))
 
 
@@ -67,7 +67,7 @@ def member(seed: str, member_suffix: str) -> bytes:
 
 
 def tflite(data: bytes) -> None:
-    from edgekit.frontends.tflite import graph_from_tflite_bytes
+    from edgekit.tflite import graph_from_tflite_bytes
     graph_from_tflite_bytes(data, "fuzz.tflite", "fuzz")
 
 

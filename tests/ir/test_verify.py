@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgekit.errors import GraphError
-from edgekit.frontends import load_model
+from edgekit.importers import load_model
 from edgekit.ir import Graph, Node, QuantParams, Tensor
 from edgekit.ir.builder import GraphBuilder
 from edgekit.ir.ops import same_pads

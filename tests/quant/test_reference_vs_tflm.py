@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.frontends import load_model
-from edgekit.frontends.tflite import graph_from_tflite_bytes
+from edgekit.executors.tflm import run_tflm
+from edgekit.importers import load_model
 from edgekit.quant.reference import run_int8
-from edgekit.runtime.tflm import run_tflm
-from tests.conftest import asset, assert_identical
+from edgekit.tflite import graph_from_tflite_bytes
+from tests.conftest import assert_identical, asset
 from tests.quant.tflite_models import all_ops_model
 
 
@@ -71,7 +71,7 @@ def test_kws_int8_all_1000_match_stored_tflm(kws_eval):
 
 
 def test_mismatch_report_names_first_index():
-    from edgekit.runtime.tflm import first_mismatch
+    from edgekit.verify import first_mismatch
 
     a = np.zeros((3, 4), np.int8)
     b = a.copy()

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT, SAMPLES, cli_env, edgekit_cli
+from edgekit.resources import BOARDS_DIR
+from tests.conftest import SAMPLES, cli_env, edgekit_cli
 from tests.reliability.bad_models import make_all
 
 INT8 = SAMPLES / "kws_ref_model_int8.tflite"
@@ -62,7 +63,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     files["a_directory.tflite"] = d / "a_directory.tflite"
     files["a_directory.tflite"].mkdir()
     files["small.toml"] = d / "small.toml"
-    board = (ROOT / "boards" / "mps2-an386.toml").read_text()
+    board = (BOARDS_DIR / "mps2-an386.toml").read_text()
     files["small.toml"].write_text(board.replace('name = "mps2-an386"', 'name = "tiny-board"')
                                    .replace("ram_bytes = ", "ram_bytes = 16384 # was "))
     files["hang.h5"] = d / "hang.h5"

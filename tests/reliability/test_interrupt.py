@@ -89,7 +89,7 @@ def test_sigkill_keeps_previous_output_and_next_run_cleans_up(previous, tmp_path
     assert tree_digest(out) == digest, "the previous output changed"
     left = temporaries(out.parent)
     assert left and all(t.startswith(f".edgekit-{p.pid}-") for t in left), left  # hidden, named by pid
-    deadline = time.monotonic() + 10   # the build tree dies with edgekit (edgekit.build.guard)
+    deadline = time.monotonic() + 10   # the build tree dies with edgekit (edgekit.toolchain.guard)
     while _processes_mentioning(left[0]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _processes_mentioning(left[0]) == [], "the killed deploy's build kept running"

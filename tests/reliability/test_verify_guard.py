@@ -9,11 +9,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from edgekit.build.targets import get_target
+from edgekit.boards import get_board
 from edgekit.codegen.emit import generate
-from edgekit.deploy.checks import verify_on_board
 from edgekit.errors import EdgekitError
-from edgekit.frontends import load_model
+from edgekit.importers import load_model
+from edgekit.verify import c_matches
 from tests.conftest import SAMPLES
 
 
@@ -27,11 +27,11 @@ def _with_changed_bias(g):
 
 def test_guard_passes_the_right_firmware_and_refuses_a_wrong_one():
     g = load_model(str(SAMPLES / "kws_ref_model_int8.tflite"))
-    target = get_target("mps2-an386")
+    target = get_board("mps2-an386")
     x = np.random.default_rng(0).standard_normal((4, 49, 10, 1)).astype(np.float32) * 20
-    assert verify_on_board(g, generate(g, "kws"), target, x) == "identical on 4 inputs (mps2-an386)"
+    assert c_matches(g, generate(g, "kws"), target, x) == "identical on 4 inputs (mps2-an386)"
     with pytest.raises(EdgekitError) as e:
-        verify_on_board(g, generate(_with_changed_bias(g), "kws"), target, x)
+        c_matches(g, generate(_with_changed_bias(g), "kws"), target, x)
     msg = str(e.value)
     assert msg.startswith("verification failed: the generated model on mps2-an386 disagrees")
     assert "index (0, 3): expected" in msg and "not shipping this firmware" in msg, msg

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from edgekit.audio.wav import parse_wav
-from edgekit.build.cbuild import FIRMWARE, build, run_program
-from edgekit.build.targets import get_target
+from edgekit.boards import get_board
 from edgekit.errors import InputError
+from edgekit.resources import FIRMWARE
+from edgekit.toolchain.cbuild import build, run_program
 from tests.conftest import ROOT, SAMPLES
 from tests.fuzz.run import fuzz
 
@@ -93,7 +94,7 @@ def _python(data: bytes):
     ("mps2-an386", ()),
 ])
 def test_c_wav_reader_agrees_with_its_python_twin(corpus, target_name, cflags, tmp_path):
-    target = get_target(target_name)
+    target = get_board(target_name)
     exe = build(None, target, tmp_path, app=HARNESS, extra_srcs=(FIRMWARE / "kws" / "ek_audio_wav.c",),
                 includes=(FIRMWARE / "kws",), extra_cflags=cflags, opt="-O1")
     (tmp_path / "ek_wav_list.txt").write_text("".join(f"{p.resolve()}\n" for p in corpus))

@@ -1,4 +1,4 @@
-/* Differential check of the firmware's wav reader (firmware/kws/ek_audio_wav.c) against
+/* Differential check of the firmware's wav reader (edgekit/firmware/kws/ek_audio_wav.c) against
  * its Python twin: for every file named in the list file argv[1], print
  * "<index> <ek_wav_open result> <samples read> <fnv1a-32 of the samples>".
  * Built for the host with AddressSanitizer + UBSan and for the emulated Cortex-M4. */

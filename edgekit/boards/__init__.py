@@ -1,0 +1,176 @@
+"""The board registry: one TOML file per board in this folder, and nothing else.
+
+A board file names the core, FPU and DSP, clock, flash and RAM, the audio front end and
+source, and how the board is run: `emulator` (a QEMU machine), a `[platformio]` section
+(a firmware build), both, or neither (`host`: this machine's gcc). Every command that
+takes `--board` (run, profile, deploy, boards) reads it from here, or from a path to a
+user's own .toml; compiler flags and PlatformIO board files are derived from it.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgekit.errors import InputError
+from edgekit.resources import BOARDS_DIR
+
+# Per core: gcc's -mcpu, the FPU it can have (-mfpu), whether it can have the DSP extension.
+_CORES = {
+    "cortex-m0plus": ("cortex-m0plus", None, False),
+    "cortex-m3": ("cortex-m3", None, False),
+    "cortex-m4": ("cortex-m4", "fpv4-sp-d16", True),
+    "cortex-m7": ("cortex-m7", "fpv5-d16", True),
+    "cortex-m33": ("cortex-m33", "fpv5-sp-d16", True),
+}
+HOST = "host"
+FRONTENDS = ("float", "fixed")   # the audio front end's arithmetic: FPU or integer only
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    description: str
+    core: str                # "host" or a key of _CORES
+    fpu: bool = False
+    dsp: bool = False
+    clock_hz: int = 0
+    flash_bytes: int = 0
+    ram_bytes: int = 0
+    frontend: str = "float"  # "float" (FPU) or "fixed" (integer only)
+    audio: str = ""
+    pio_platform: str = ""   # empty: no firmware build (host)
+    pio_board: str = ""
+    pio_framework: str = ""
+    emulator: str | None = None   # QEMU machine, for emulated boards
+    path: str = ""
+
+    @property
+    def emulated(self) -> bool:
+        return self.emulator is not None
+
+    @property
+    def is_host(self) -> bool:
+        return self.core == HOST
+
+    @property
+    def cc(self) -> str:
+        return "gcc" if self.is_host else "arm-none-eabi-gcc"
+
+    @property
+    def cflags(self) -> tuple[str, ...]:
+        """gcc flags for the core, derived from core, FPU and DSP."""
+        if self.is_host:
+            return ()
+        mcpu, fpu, _ = _CORES[self.core]
+        if self.core == "cortex-m33" and not self.dsp:
+            mcpu += "+nodsp"
+        float_abi = ("-mfloat-abi=hard", f"-mfpu={fpu}") if self.fpu else ("-mfloat-abi=soft",)
+        return (f"-mcpu={mcpu}", *float_abi, "-mthumb", "-ffunction-sections", "-fdata-sections")
+
+    @property
+    def core_label(self) -> str:
+        """'Cortex-M4F' style, for reports."""
+        if self.is_host:
+            return "host"
+        label = self.core.replace("cortex-m", "Cortex-M").replace("plus", "+")
+        return label + ("F" if self.fpu else "")
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "path"}
+
+
+def require_runnable(board: Board, what: str) -> None:
+    """`run` and the self-checks execute on the host or in QEMU only."""
+    if not (board.is_host or board.emulated):
+        raise InputError(f"{board.name} is a real board: {what} runs on the host or an emulated board "
+                         f"({', '.join(b.name for b in list_boards() if b.is_host or b.emulated)})")
+
+
+def require_emulated(board: Board, what: str) -> None:
+    if not board.emulated:
+        raise InputError(f"{what} counts instructions in QEMU: needs an emulated board "
+                         f"({', '.join(b.name for b in list_boards() if b.emulated)}), not {board.name}")
+
+
+def require_firmware(board: Board) -> None:
+    if not board.pio_platform:
+        raise InputError(f"{board.name} has no firmware build (no [platformio] section): deploy needs a "
+                         "microcontroller board; `edgekit run --board host` runs a model here")
+
+
+_TYPES = {"name": str, "description": str, "core": str, "fpu": bool, "dsp": bool, "clock_hz": int,
+          "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str}
+_MCU_FIELDS = ("fpu", "dsp", "clock_hz", "flash_bytes", "ram_bytes", "frontend", "audio")
+
+
+def _field(path: Path, d: dict, key: str, required: bool):
+    if key not in d:
+        if required:
+            raise InputError(f"board file {path}: missing field '{key}'")
+        return None
+    v, t = d[key], _TYPES[key]
+    if not isinstance(v, t) or (t is int and isinstance(v, bool)):
+        raise InputError(f"board file {path}: field '{key}' must be {t.__name__}, got {v!r}")
+    return v
+
+
+def _parse(path: Path) -> Board:
+    try:
+        d = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as e:
+        raise InputError(f"board file {path}: not valid TOML ({e})") from None
+    core = _field(path, d, "core", True)
+    if core != HOST and core not in _CORES:
+        raise InputError(f"board file {path}: unknown core '{core}'; known: {HOST}, {', '.join(_CORES)}")
+    mcu = core != HOST
+    optional = ("emulator",)
+    f = {k: _field(path, d, k, k in ("name", "description") or (mcu and k not in optional))
+         for k in _TYPES if k != "core"}
+    pio = d.get("platformio", {})
+    if mcu and "emulator" not in d and not pio:
+        raise InputError(f"board file {path}: a board needs an 'emulator' (QEMU machine) or a "
+                         "[platformio] section")
+    if not isinstance(pio, dict) or any(not isinstance(pio.get(k, ""), str) for k in ("platform", "board", "framework")) \
+            or (pio and not (pio.get("platform") and pio.get("board"))):
+        raise InputError(f"board file {path}: [platformio] needs 'platform' and 'board' strings "
+                         "('framework' optional)")
+    b = Board(core=core, **{k: v for k, v in f.items() if v is not None}, pio_platform=pio.get("platform", ""),
+              pio_board=pio.get("board", ""), pio_framework=pio.get("framework", ""), path=str(path))
+    _check(path, b)
+    return b
+
+
+def _check(path: Path, b: Board) -> None:
+    if b.is_host:
+        return
+    _, fpu, dsp = _CORES[b.core]
+    if b.fpu and fpu is None:
+        raise InputError(f"board file {path}: {b.core} has no FPU (fpu = false)")
+    if b.dsp and not dsp:
+        raise InputError(f"board file {path}: {b.core} has no DSP extension (dsp = false)")
+    if b.frontend not in FRONTENDS:
+        raise InputError(f"board file {path}: frontend must be 'float' or 'fixed', not '{b.frontend}'")
+    if b.frontend == "float" and not b.fpu:
+        raise InputError(f"board file {path}: the float front end needs an FPU (fpu = true)")
+    for key in ("clock_hz", "flash_bytes", "ram_bytes"):
+        if getattr(b, key) <= 0:
+            raise InputError(f"board file {path}: {key} must be > 0")
+
+
+def list_boards() -> list[Board]:
+    return [_parse(p) for p in sorted(BOARDS_DIR.glob("*.toml"))]
+
+
+def get_board(name: str) -> Board:
+    """A board by name, or a path to a board TOML file (custom boards)."""
+    p = Path(name)
+    if p.suffix == ".toml":
+        if not p.is_file():
+            raise InputError(f"board file {name}: no such file")
+        return _parse(p)
+    boards = {b.name: b for b in list_boards()}
+    if name not in boards:
+        raise InputError(f"unknown board '{name}'; known: {', '.join(boards)} (or a path to a .toml "
+                         "board file; `edgekit boards` lists them)")
+    return boards[name]

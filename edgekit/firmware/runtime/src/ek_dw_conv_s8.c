@@ -1,0 +1,274 @@
+/* ek_dw_conv_s8: depthwise convolution (TFLM DepthwiseConvPerChannel).
+ * Twin: reference.depthwise_conv2d. Output channel c*M + m reads input channel c.
+ *
+ * Per output pixel the kernel first builds a table of kh * kw row pointers, one per tap:
+ * taps outside the input point at a row of zero points (-input_offset), which contribute
+ * w * (zp + off) = 0, so with the offset folded into eff_bias = bias + off * sum(w) every
+ * tap is a plain multiply-accumulate. Channels go four at a time on Cortex-M4/M7: SXTB16
+ * splits a word of four channels into two int16 pairs and SMLABB/SMLATT accumulate each
+ * lane into its own channel (depthwise has no reduction over channels for SMLAD).
+ *
+ * In place (output == input): allowed for stride 1, dilation 1, M = 1 and output dims ==
+ * input dims (TF 'SAME'). Output row y needs input rows y - pad_top .. y - pad_top + kh - 1;
+ * the ones at or above y have been overwritten by then, so the kernel saves each original
+ * row into a ring of pad_top + 1 rows (scratch) just before overwriting it. This is what
+ * lets a whole DS-CNN block run in one activation buffer (TinyEngine-style). */
+#include "ek_fixedpoint.h"
+#include "ek_cb_decode.h"
+#include "ek_copy.h"
+#include "ek_dsp.h"
+
+int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in,
+                                  const ek_dims *fd, int in_place) {
+    (void)fd;
+    return (in_place ? (p->pad_top + 1) * in->w * in->c : 0) + in->c;
+}
+
+static int in_place_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims *out) {
+    return p->stride_h == 1 && p->stride_w == 1 && p->dilation_h == 1 && p->dilation_w == 1 &&
+           in->c == out->c && in->h == out->h && in->w == out->w;
+}
+
+/* the grouped filter layout (ek_nn.h) applies */
+static inline int grouped(int32_t mult, int32_t cout, int32_t n_taps) {
+    return mult == 1 && cout % 4 == 0 && n_taps <= EK_DW_MAX_TAPS;
+}
+
+/* one tap of channels c..c+3: x from the tap's row, w the group's 4 weights for it */
+#if defined(__ARM_FEATURE_DSP)
+#define EK_DW_TAP(xp, wp)                                                         \
+    do {                                                                         \
+        const int32_t xv = ek_load32(xp), wv = ek_load32(wp);                     \
+        const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);                \
+        const int32_t we = ek_sxtb16(wv), wo = ek_sxtb16_ror8(wv);                \
+        a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);                   \
+        a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);                   \
+        EK_SCHED_BARRIER();                                                       \
+    } while (0)
+#else
+#define EK_DW_TAP(xp, wp)                                                         \
+    do {                                                                         \
+        const int8_t *x_ = (xp), *w_ = (wp);                                      \
+        a0 += x_[0] * w_[0]; a1 += x_[1] * w_[1];                                 \
+        a2 += x_[2] * w_[2]; a3 += x_[3] * w_[3];                                 \
+    } while (0)
+#endif
+
+/* channels c..c+3 of one output pixel; wg: their group's taps, 4 bytes each (grouped
+ * layout), so every weight load is one immediate offset from wg. n_taps == 9 (3x3, the
+ * common case) is written out: no loop, tap pointers at constant offsets. */
+static inline __attribute__((always_inline)) void
+dw4(const int8_t *const *taps, const int32_t n_taps, const int8_t *wg, int32_t c,
+    const int32_t *eb, int32_t acc[4]) {
+    int32_t a0 = eb[0], a1 = eb[1], a2 = eb[2], a3 = eb[3];
+    if (n_taps == 9) {
+        EK_DW_TAP(taps[0] + c, wg); EK_DW_TAP(taps[1] + c, wg + 4); EK_DW_TAP(taps[2] + c, wg + 8);
+        EK_DW_TAP(taps[3] + c, wg + 12); EK_DW_TAP(taps[4] + c, wg + 16); EK_DW_TAP(taps[5] + c, wg + 20);
+        EK_DW_TAP(taps[6] + c, wg + 24); EK_DW_TAP(taps[7] + c, wg + 28); EK_DW_TAP(taps[8] + c, wg + 32);
+    } else {
+        for (int32_t t = 0; t < n_taps; t++) EK_DW_TAP(taps[t] + c, wg + 4 * t);
+    }
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+}
+
+/* all channels of one output pixel, grouped layout, right shifts (ek_finish_r); clamp
+ * is a constant at each call site */
+static inline __attribute__((always_inline)) void
+pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
+       const int32_t *eb, const int32_t *qm, const int8_t *qs, int32_t cout, int32_t off2p1,
+       int32_t lo, int32_t hi, const int clamp, int8_t *yp) {
+    for (int32_t c = 0; c < cout; c += 4, filter += 4 * n_taps) {
+        int32_t acc[4];
+        dw4(taps, n_taps, filter, c, eb + c, acc);
+        /* written out: the accumulators stay in registers */
+        yp[c] = ek_finish_r(acc[0], qm[c], ~qs[c], off2p1, lo, hi, clamp);
+        yp[c + 1] = ek_finish_r(acc[1], qm[c + 1], ~qs[c + 1], off2p1, lo, hi, clamp);
+        yp[c + 2] = ek_finish_r(acc[2], qm[c + 2], ~qs[c + 2], off2p1, lo, hi, clamp);
+        yp[c + 3] = ek_finish_r(acc[3], qm[c + 3], ~qs[c + 3], off2p1, lo, hi, clamp);
+    }
+}
+
+/* any layout, any shifts: channel by channel */
+static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_t *filter,
+                          const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                          int32_t cout, int32_t mult, int group, int8_t *yp) {
+    for (int32_t oc = 0; oc < cout; oc++) {
+        const int32_t ic = oc / mult;
+        /* tap t's weight: [t][oc] plain, [oc / 4][t][oc % 4] grouped */
+        const int8_t *w = group ? filter + (oc / 4) * 4 * n_taps + oc % 4 : filter + oc;
+        const int32_t step = group ? 4 : cout;
+        int32_t acc = eb[oc];
+        for (int32_t t = 0; t < n_taps; t++) acc += w[t * step] * taps[t][ic];
+        yp[oc] = ek_finish(acc, q->multiplier[oc], q->shift[oc], p->output_offset, p->act_min,
+                           p->act_max);
+    }
+}
+
+/* Codebook weights (ek_codebook; grouped layout only): per group of 4 channels a
+ * byte-aligned stream, per tap two units (c0, c2), (c1, c3) of 2b bits. On Cortex-M4/M7
+ * each unit is one int16-pair word, the same lanes SXTB16 makes of an int8 weight word. */
+static inline __attribute__((always_inline)) void
+pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w, const int32_t *eb,
+           const ek_quant_params *q, const ek_conv_params *p, int32_t cout, int rs,
+           const int b, int8_t *yp) {
+    const int32_t *t = w->table;
+    const int32_t stride = (n_taps * 4 * b + 7) / 8;   /* bytes per channel group */
+    const int32_t off2p1 = 2 * p->output_offset + 1;
+    for (int32_t c = 0; c < cout; c += 4) {
+        const uint8_t *ip = w->index + (c / 4) * stride;
+        int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
+        for (int32_t k = 0; k < n_taps; k++) {
+            const uint32_t pos = (uint32_t)k * 4 * b;
+            const uint32_t g = ek_load_u32(ip + (pos >> 3)) >> (pos & 7);
+#if defined(__ARM_FEATURE_DSP)
+            const int32_t we = ek_cb_unit(g, t, b, 0), wo = ek_cb_unit(g, t, b, 1);
+            const int32_t xv = ek_load32(taps[k] + c);
+            const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);
+            a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);
+            a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);
+#else
+            const int8_t *x = taps[k] + c;   /* channel j's index sits at 2 * (j & 1) + (j >> 1) */
+            const uint32_t m = (1u << b) - 1;
+            a0 += x[0] * ek_cb_code(t, b, g & m);
+            a2 += x[2] * ek_cb_code(t, b, (g >> b) & m);
+            a1 += x[1] * ek_cb_code(t, b, (g >> (2 * b)) & m);
+            a3 += x[3] * ek_cb_code(t, b, (g >> (3 * b)) & m);
+#endif
+        }
+        const int32_t acc[4] = {a0, a1, a2, a3};
+        for (int j = 0; j < 4; j++)
+            yp[c + j] = rs ? ek_finish_r(acc[j], q->multiplier[c + j], ~q->shift[c + j], off2p1,
+                                         p->act_min, p->act_max, 1)
+                           : ek_finish(acc[j], q->multiplier[c + j], q->shift[c + j],
+                                       p->output_offset, p->act_min, p->act_max);
+    }
+}
+
+/* 2-bit indices (one byte per tap) get their own copy, with the bit arithmetic folded */
+static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w,
+                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                     int32_t cout, int rs, int8_t *yp) {
+    if (w->bits == 2)
+        pixel_cb_b(taps, n_taps, w, eb, q, p, cout, rs, 2, yp);
+    else
+        pixel_cb_b(taps, n_taps, w, eb, q, p, cout, rs, w->bits, yp);
+}
+
+/* kernels with more than EK_DW_MAX_TAPS taps (e.g. micro_speech's 10x8): tap by tap,
+ * out of place only */
+static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek_dims *in,
+                     const int8_t *x, const ek_dims *fd, const int8_t *filter, const int32_t *eb,
+                     const ek_dims *out, int8_t *y) {
+    const int32_t cin = in->c, cout = out->c, mult = cout / cin;
+    const int32_t zp = -p->input_offset;
+    for (int32_t oy = 0; oy < out->h; oy++)
+        for (int32_t ox = 0; ox < out->w; ox++)
+            for (int32_t oc = 0; oc < cout; oc++) {
+                int32_t acc = eb[oc];
+                for (int32_t fy = 0; fy < fd->h; fy++) {
+                    const int32_t iy = oy * p->stride_h - p->pad_top + fy * p->dilation_h;
+                    for (int32_t fx = 0; fx < fd->w; fx++) {
+                        const int32_t ix = ox * p->stride_w - p->pad_left + fx * p->dilation_w;
+                        const int inside = iy >= 0 && iy < in->h && ix >= 0 && ix < in->w;
+                        const int32_t v = inside ? x[((int64_t)iy * in->w + ix) * cin + oc / mult] : zp;
+                        acc += filter[(fy * fd->w + fx) * cout + oc] * v;
+                    }
+                }
+                *y++ = ek_finish(acc, q->multiplier[oc], q->shift[oc], p->output_offset,
+                                 p->act_min, p->act_max);
+            }
+}
+
+/* one output pixel from codebook weights (pixel_cb's signature) */
+typedef void (*dw_cb_fn)(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w,
+                         const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                         int32_t cout, int rs, int8_t *yp);
+
+/* the kernel for either weight form: int8 filter, or codebook cb (grouped layout) with
+ * pixel_cb passed as cb_pixel. Inlined into each entry point, where cb_pixel is a
+ * constant: the int8 kernel does not reference the decoder, so int8-only builds do not
+ * link it (-ffunction-sections, --gc-sections). */
+static inline __attribute__((always_inline)) ek_status
+dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
+       const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_cb_lut *cb,
+       dw_cb_fn cb_pixel, const int32_t *eb, const ek_dims *out, int8_t *output) {
+    const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
+    const int32_t mult = cout / cin;
+    const int32_t row = in->w * cin;
+    const int in_place = input == output;
+    if (cb && (!grouped(mult, cout, kh * kw) || fd->c != cout))
+        return EK_ARG_ERROR;
+    if (!cb && kh * kw > EK_DW_MAX_TAPS && !in_place && fd->c == cout && mult * cin == cout) {
+        for (int32_t b = 0; b < in->n; b++)
+            dw_large(p, q, in, input + (int64_t)b * in->h * row, fd, filter, eb, out,
+                     output + (int64_t)b * out->h * out->w * cout);
+        return EK_OK;
+    }
+    if (fd->c != cout || mult * cin != cout || kh * kw > EK_DW_MAX_TAPS || !ctx ||
+        ctx->size < ek_dw_conv_s8_buffer_size(p, in, fd, in_place) ||
+        (in_place && !in_place_ok(p, in, out)))
+        return EK_ARG_ERROR;
+    const int32_t ring = p->pad_top + 1;
+    int8_t *saved = (int8_t *)ctx->buf;
+    int8_t *zp_row = saved + (in_place ? ring * row : 0);
+    ek_fill(zp_row, (int8_t)(-p->input_offset), cin);
+    const int8_t *taps[EK_DW_MAX_TAPS];
+    /* locals: int8 stores may alias anything, so fields read through p/q would be
+     * reloaded after every output byte */
+    const int32_t *const qm = q->multiplier;
+    const int8_t *const qs = q->shift;
+    const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int32_t n_taps = kh * kw;
+    const int group = grouped(mult, cout, n_taps);
+    /* 0: any shifts (per channel, ek_finish); 1: right shifts; 2: and a clamp */
+    const int mode = !ek_right_shifts(qs, cout) ? 0 : ek_needs_clamp(lo, hi) ? 2 : 1;
+    const int32_t off2p1 = 2 * out_off + 1;
+    for (int32_t b = 0; b < in->n; b++) {
+        const int8_t *x = input + (int64_t)b * in->h * row;
+        int8_t *y = output + (int64_t)b * out->h * out->w * cout;
+        for (int32_t oy = 0; oy < out->h; oy++) {
+            if (in_place) ek_copy(saved + (oy % ring) * row, x + (int64_t)oy * row, row);
+            for (int32_t ox = 0; ox < out->w; ox++) {
+                for (int32_t fy = 0; fy < kh; fy++) {
+                    const int32_t iy = oy * p->stride_h - p->pad_top + fy * p->dilation_h;
+                    /* rows at or above the current one come from the saved originals */
+                    const int8_t *src = (in_place && iy <= oy) ? saved + (iy % ring) * row
+                                                               : x + (int64_t)iy * row;
+                    for (int32_t fx = 0; fx < kw; fx++) {
+                        const int32_t ix = ox * p->stride_w - p->pad_left + fx * p->dilation_w;
+                        const int inside = iy >= 0 && iy < in->h && ix >= 0 && ix < in->w;
+                        taps[fy * kw + fx] = inside ? src + ix * cin : zp_row;
+                    }
+                }
+                int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
+                if (cb)
+                    cb_pixel(taps, n_taps, cb, eb, q, p, cout, mode != 0, yp);
+                else if (!group || mode == 0)
+                    pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
+                else if (n_taps == 9 && mode == 1)   /* 3x3: taps unrolled */
+                    pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 0, yp);
+                else if (n_taps == 9)
+                    pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
+                else
+                    pixel4(taps, n_taps, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
+            }
+        }
+    }
+    return EK_OK;
+}
+
+ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in, const int8_t *input,
+                        const ek_dims *fd, const int8_t *filter, const int32_t *eb,
+                        const ek_dims *out, int8_t *output) {
+    return dw_run(p, q, ctx, in, input, fd, filter, 0, 0, eb, out, output);
+}
+
+ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                           const ek_dims *in, const int8_t *input,
+                           const ek_dims *fd, const ek_codebook *filter, const int32_t *eb,
+                           const ek_dims *out, int8_t *output) {
+    ek_cb_lut lut;
+    if (!ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
+    return dw_run(p, q, ctx, in, input, fd, 0, &lut, pixel_cb, eb, out, output);
+}

@@ -1,0 +1,103 @@
+/* Fixed-point arithmetic shared by the kernels: TFLite's requantization
+ * (MultiplyByQuantizedMultiplier, double or single rounding) and the kernels' fast
+ * requantization tail. Twins: edgekit/quant/arith.py. */
+#ifndef EK_FIXEDPOINT_H
+#define EK_FIXEDPOINT_H
+
+#include <stdint.h>
+
+#define EK_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define EK_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define EK_CLAMP(x, lo, hi) EK_MIN(EK_MAX((x), (lo)), (hi))
+
+/* SaturatingRoundingDoublingHighMul */
+static inline int32_t ek_srdhm(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / (1ll << 31));  /* C division truncates, as gemmlowp */
+}
+
+/* RoundingDivideByPOT: round half away from zero */
+static inline int32_t ek_rdbpot(int32_t x, int32_t exponent) {
+    int32_t mask = (int32_t)((1ll << exponent) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/* MultiplyByQuantizedMultiplier for multiplier in [0, 2^31) (what QuantizeMultiplier
+ * produces; see ek_nn.h). Double rounding = TFLite's default. */
+static inline int32_t ek_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
+#if defined(EK_SINGLE_ROUNDING)
+    int32_t total = 31 - shift;
+    int64_t r = (int64_t)x * multiplier + (1ll << (total - 1));
+    return (int32_t)(r >> total);
+#else
+    /* SRDHM for M >= 0: gemmlowp's sign-dependent nudge followed by truncation equals
+     * floor((x*M + 2^30) / 2^31); saturation needs M == INT32_MIN, which cannot occur.
+     * Then RoundingDivideByPOT (half away from zero). One straight-line path, no
+     * branches: left = max(shift, 0), right = max(-shift, 0). */
+    const int32_t left = shift > 0 ? shift : 0;
+    const int32_t right = left - shift;
+    const int32_t xs = (int32_t)((uint32_t)x << left);
+    const int32_t t = (int32_t)(((int64_t)xs * multiplier + (1ll << 30)) >> 31);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
+    const int32_t threshold = (mask >> 1) + (int32_t)((uint32_t)t >> 31);
+    return (t >> right) + ((t & mask) > threshold);
+#endif
+}
+
+/* requantize + output offset + clamp: the tail of every conv-like kernel */
+static inline int8_t ek_finish(int32_t acc, int32_t m, int32_t s, int32_t out_off,
+                               int32_t lo, int32_t hi) {
+    int32_t v = ek_mbqm(acc, m, s) + out_off;
+    v = v < lo ? lo : v;
+    v = v > hi ? hi : v;
+    return (int8_t)v;
+}
+
+/* The requantization tail for right shifts of 2 or more (shift <= -2, em1 = -shift - 1
+ * >= 1), the usual case in conv layers: ek_finish's result in about half the instructions.
+ * With y = floor((x*M + 2^30) / 2^31) (SRDHM, see ek_mbqm) and s = [y < 0],
+ *   RoundingDivideByPOT(y, e) = floor((y - s + 2^(e-1)) / 2^e)
+ *                             = (((y - s) >> (e - 1)) + 1) >> 1      (nested floors),
+ * and adding the output offset before the last halving makes it
+ *   out = (((y - s) >> em1) + 2 * out_off + 1) >> 1,
+ * which one SSAT (with its built-in ASR #1) saturates to int8. No step overflows:
+ * |y| < 2^31 - 1 and em1 >= 1. `clamp` (a constant at each call site) adds the
+ * activation range when it is narrower than int8. */
+static inline int32_t ek_ssat8_asr1(int32_t v) {
+#if defined(__ARM_FEATURE_SAT)
+    int32_t r;
+    __asm("ssat %0, #8, %1, asr #1" : "=r"(r) : "r"(v));
+    return r;
+#else
+    v >>= 1;
+    return v < -128 ? -128 : (v > 127 ? 127 : v);
+#endif
+}
+
+static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t off2p1,
+                                 int32_t lo, int32_t hi, const int clamp) {
+    int32_t y = (int32_t)(((int64_t)acc * m + (1ll << 30)) >> 31);
+    y -= (int32_t)((uint32_t)y >> 31);
+    int32_t v = ek_ssat8_asr1((y >> em1) + off2p1);
+    if (clamp) {
+        v = v < lo ? lo : v;
+        v = v > hi ? hi : v;
+    }
+    return (int8_t)v;
+}
+
+/* 1 when every channel's shift is <= -2, so the kernels may use ek_finish_r */
+static inline int ek_right_shifts(const int8_t *shift, int32_t n) {
+    for (int32_t i = 0; i < n; i++)
+        if (shift[i] > -2) return 0;
+    return 1;
+}
+
+/* 1 when the activation range is narrower than int8 (ek_finish_r's clamp) */
+static inline int ek_needs_clamp(int32_t lo, int32_t hi) { return lo > -128 || hi < 127; }
+
+#endif
