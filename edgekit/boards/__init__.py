@@ -2,7 +2,9 @@
 
 A board file names the core, FPU and DSP, clock, flash and RAM, the audio front end and
 source, and how the board is run: `emulator` (a QEMU machine), a `[platformio]` section
-(a firmware build), both, or neither (`host`: this machine's gcc). Every command that
+(a firmware build), both, or neither (`host`: this machine's gcc). An emulated board also
+gives its memory map, `flash_origin` and `ram_origin` (with flash_bytes and ram_bytes):
+edgekit's linker script for the QEMU builds is filled in from them. Every command that
 takes `--board` (run, profile, deploy, boards) reads it from here, or from a path to a
 user's own .toml; compiler flags and PlatformIO board files are derived from it.
 """
@@ -17,6 +19,7 @@ from edgekit.resources import BOARDS_DIR
 
 # Per core: gcc's -mcpu, the FPU it can have (-mfpu), whether it can have the DSP extension.
 _CORES = {
+    "cortex-m0": ("cortex-m0", None, False),
     "cortex-m0plus": ("cortex-m0plus", None, False),
     "cortex-m3": ("cortex-m3", None, False),
     "cortex-m4": ("cortex-m4", "fpv4-sp-d16", True),
@@ -43,6 +46,8 @@ class Board:
     pio_board: str = ""
     pio_framework: str = ""
     emulator: str | None = None   # QEMU machine, for emulated boards
+    flash_origin: int = 0    # emulated boards: where flash (vector table, code) and RAM start
+    ram_origin: int = 0
     path: str = ""
 
     @property
@@ -95,13 +100,19 @@ def require_emulated(board: Board, what: str) -> None:
 
 def require_firmware(board: Board) -> None:
     if not board.pio_platform:
-        raise InputError(f"{board.name} has no firmware build (no [platformio] section): deploy needs a "
-                         "microcontroller board; `edgekit run --board host` runs a model here")
+        why = f"{board.name} has no firmware build (no [platformio] section)"
+        if board.emulated:   # an emulated core for run / profile only (e.g. mps2-an505, microbit)
+            raise InputError(f"{why}: deploy needs a board with one "
+                             f"({', '.join(b.name for b in list_boards() if b.pio_platform)}); "
+                             f"`edgekit run` and `edgekit profile` take {board.name}")
+        raise InputError(f"{why}: deploy needs a microcontroller board; `edgekit run --board host` "
+                         "runs a model here")
 
 
 _TYPES = {"name": str, "description": str, "core": str, "fpu": bool, "dsp": bool, "clock_hz": int,
-          "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str}
-_MCU_FIELDS = ("fpu", "dsp", "clock_hz", "flash_bytes", "ram_bytes", "frontend", "audio")
+          "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str,
+          "flash_origin": int, "ram_origin": int}
+_MEMORY_MAP = ("flash_origin", "ram_origin")   # required with `emulator`: the linker script's MEMORY
 
 
 def _field(path: Path, d: dict, key: str, required: bool):
@@ -124,13 +135,14 @@ def _parse(path: Path) -> Board:
     if core != HOST and core not in _CORES:
         raise InputError(f"board file {path}: unknown core '{core}'; known: {HOST}, {', '.join(_CORES)}")
     mcu = core != HOST
-    optional = ("emulator",)
-    f = {k: _field(path, d, k, k in ("name", "description") or (mcu and k not in optional))
-         for k in _TYPES if k != "core"}
+    optional = ("emulator", *_MEMORY_MAP)
     pio = d.get("platformio", {})
     if mcu and "emulator" not in d and not pio:
         raise InputError(f"board file {path}: a board needs an 'emulator' (QEMU machine) or a "
                          "[platformio] section")
+    f = {k: _field(path, d, k, k in ("name", "description") or (mcu and k not in optional)
+                   or (mcu and "emulator" in d and k in _MEMORY_MAP))
+         for k in _TYPES if k != "core"}
     if not isinstance(pio, dict) or any(not isinstance(pio.get(k, ""), str) for k in ("platform", "board", "framework")) \
             or (pio and not (pio.get("platform") and pio.get("board"))):
         raise InputError(f"board file {path}: [platformio] needs 'platform' and 'board' strings "
@@ -156,6 +168,11 @@ def _check(path: Path, b: Board) -> None:
     for key in ("clock_hz", "flash_bytes", "ram_bytes"):
         if getattr(b, key) <= 0:
             raise InputError(f"board file {path}: {key} must be > 0")
+    for mem in ("flash", "ram"):
+        origin, size = getattr(b, f"{mem}_origin"), getattr(b, f"{mem}_bytes")
+        if origin < 0 or origin % 4 or origin + size > 1 << 32:
+            raise InputError(f"board file {path}: {mem}_origin must be a word-aligned address with "
+                             f"{mem}_origin + {mem}_bytes <= 0x100000000, got {origin:#x} + {size}")
 
 
 def list_boards() -> list[Board]:

@@ -30,7 +30,7 @@ from edgekit.codegen.emit import Generated
 from edgekit.deploy.firmware import FRONTEND, KWS, KwsConfig, generated_files
 from edgekit.errors import EdgekitError
 from edgekit.resources import FIRMWARE, RUNTIME
-from edgekit.toolchain.cbuild import ToolchainError, run_group, write_model
+from edgekit.toolchain.cbuild import BAREMETAL, ToolchainError, linker_script, run_group, write_model
 
 LOCAL_PLATFORM = FIRMWARE / "platformio" / "edgekit-mps2"
 SCONS_PKG_VERSION = "4.41101.0"   # what PlatformIO 6.2 asks for: SCons 4.11.1
@@ -107,7 +107,9 @@ def board_json(board: Board) -> str:
              "float_flags": f"-mfloat-abi=hard {fpu}" if fpu else "", "qemu_machine": board.emulator}
     return json.dumps({"build": build, "frameworks": [], "name": board.description,
                        "upload": {"maximum_ram_size": board.ram_bytes, "maximum_size": board.flash_bytes,
-                                  "protocol": "qemu"}, "vendor": "edgekit"}, indent=2) + "\n"
+                                  "protocol": "qemu"}, "vendor": "edgekit",
+                       # PlatformIO requires a url: the emulated machines' documentation
+                       "url": "https://www.qemu.org/docs/master/system/target-arm.html"}, indent=2) + "\n"
 
 
 def ini_text(board: Board, frontend_flags: tuple[str, ...], toolchain: Path | None) -> str:
@@ -118,7 +120,7 @@ def ini_text(board: Board, frontend_flags: tuple[str, ...], toolchain: Path | No
     if board.emulated:
         env["platform"] = f"symlink://{LOCAL_PLATFORM}"
         env["platform_packages"] = f"\ntoolchain-gccarmnoneeabi@symlink://{toolchain}"
-        env["board_build.ldscript"] = "mps2.ld"
+        env["board_build.ldscript"] = "link.ld"
         env["lib_archive"] = "no"
     else:
         env["platform"] = board.pio_platform
@@ -161,8 +163,8 @@ def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cf
         shutil.copy(KWS / f, src / f)
     if board.emulated:
         shutil.copy(KWS / "ek_kws_main.c", src / "main.c")
-        shutil.copy(FIRMWARE / "mps2" / "startup.c", src / "startup.c")
-        shutil.copy(FIRMWARE / "mps2" / "mps2.ld", out / "mps2.ld")
+        shutil.copy(BAREMETAL / "startup.c", src / "startup.c")
+        (out / "link.ld").write_text(linker_script(board))
         (out / "boards").mkdir()
         (out / "boards" / f"{board.pio_board}.json").write_text(board_json(board))
     else:

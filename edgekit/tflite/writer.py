@@ -107,6 +107,11 @@ def _windowed(w: _Writer, node: Node) -> None:
     x_name = node.inputs[0]
     kh, kw = node.attr("kernel") if "kernel" in node.attrs else g.tensor(node.inputs[1]).shape[1:3]
     padding = _padding(node, g.tensor(x_name), kh, kw)
+    if padding is None and node.op in ("AveragePool", "MaxPool"):
+        # a PAD in front would put the zero point into the windows, which the IR's pools
+        # (and the C kernels) leave out: the file would compute something else
+        raise UnsupportedOpError(node.op, node.name, f"pads {tuple(node.attr('pads'))} are neither "
+                                 "TFLite's SAME nor VALID, and a .tflite pool cannot exclude explicit padding")
     if padding is None:
         x_name, padding = _explicit_pad(w, node, x_name), 1
     sh, sw = node.attr("stride", (1, 1))

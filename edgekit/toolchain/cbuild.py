@@ -1,7 +1,8 @@
 """Compile generated model C + the edgekit runtime + an app, and run it (host or QEMU).
 
 Everything is a real toolchain invocation: gcc -std=c99 -Wall -Werror for the host,
-arm-none-eabi-gcc with the project's startup code and linker script for the boards,
+arm-none-eabi-gcc with the project's startup code (edgekit/firmware/baremetal/startup.c)
+and a linker script filled in from the board's memory map for the emulated boards,
 qemu-system-arm with semihosting for the emulated runs.
 """
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from string import Template
 
 import numpy as np
 
@@ -75,6 +77,17 @@ def write_model(gen: Generated, d: Path) -> None:
         f"#define EKM_OUTPUT_ZERO_POINT {p.upper()}_OUTPUT_ZERO_POINT\n")
 
 
+BAREMETAL = FIRMWARE / "baremetal"   # startup.c and the linker script template, for every emulated board
+
+
+def linker_script(board: Board) -> str:
+    """The linker script of an emulated board: edgekit's one template (cortex_m.ld) with
+    MEMORY from the board file (flash_origin/flash_bytes, ram_origin/ram_bytes)."""
+    return Template((BAREMETAL / "cortex_m.ld").read_text()).substitute(
+        flash_origin=f"{board.flash_origin:#010x}", flash_bytes=board.flash_bytes,
+        ram_origin=f"{board.ram_origin:#010x}", ram_bytes=board.ram_bytes)
+
+
 def build(gen: Generated | None, target: Board, workdir: Path, app: Path | None = None,
           extra_cflags: tuple[str, ...] = (), opt: str = "-O2", extra_srcs: tuple[Path, ...] = (),
           extra_files: dict[str, str] | None = None, includes: tuple[Path, ...] = ()) -> Path:
@@ -95,16 +108,22 @@ def build(gen: Generated | None, target: Board, workdir: Path, app: Path | None 
              *(f"-I{p}" for p in includes)]
     exe = workdir / ("model.elf" if target.emulated else "model.exe")
     if target.emulated:
-        srcs.append(FIRMWARE / "mps2" / "startup.c")
-        flags += ["--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles",
-                  f"-T{FIRMWARE / 'mps2' / 'mps2.ld'}", "-Wl,--gc-sections"]
+        ld = workdir / "ek_link.ld"
+        ld.write_text(linker_script(target))
+        srcs.append(BAREMETAL / "startup.c")
+        flags += ["--specs=nano.specs", "--specs=rdimon.specs", "-nostartfiles", f"-T{ld}", "-Wl,--gc-sections"]
     cmd = [cc, *flags, *map(str, srcs), "-o", str(exe), "-lm"]
     # run in workdir: side outputs such as -fstack-usage's .su files land there
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     if r.returncode != 0:
         lines = r.stderr.strip().splitlines() or ["?"]
-        first = next((ln for ln in lines if "error" in ln), lines[0])
         (workdir / "build.log").write_text(r.stderr)
+        # the linker's own line, not collect2's summary: a model too big for the board says so
+        mem = next((ln for ln in lines if "overflowed by" in ln or "EK_RAM" in ln), None)
+        if mem:
+            raise EdgekitError(f"the model does not fit {target.name} ({target.flash_bytes:,} B flash, "
+                               f"{target.ram_bytes:,} B RAM): {mem.rsplit('ld: ', 1)[-1].removeprefix('EK_RAM: ')[:200]}")
+        first = next((ln for ln in lines if "error" in ln and not ln.startswith("collect2")), lines[0])
         raise EdgekitError(f"{target.cc} failed building the generated model: {first[:300]} "
                            f"(full log: {workdir / 'build.log'})")
     return exe

@@ -90,11 +90,19 @@ static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t of
     return (int8_t)v;
 }
 
-/* 1 when every channel's shift is <= -2, so the kernels may use ek_finish_r */
+/* 1 when every channel's shift is <= -2, so the kernels may use ek_finish_r. Never with
+ * EK_SINGLE_ROUNDING: ek_finish_r rounds twice (SRDHM, then the halving), which is
+ * TFLite's default and not its single-rounding arithmetic. */
 static inline int ek_right_shifts(const int8_t *shift, int32_t n) {
+#if defined(EK_SINGLE_ROUNDING)
+    (void)shift;
+    (void)n;
+    return 0;
+#else
     for (int32_t i = 0; i < n; i++)
         if (shift[i] > -2) return 0;
     return 1;
+#endif
 }
 
 /* 1 when the activation range is narrower than int8 (ek_finish_r's clamp) */

@@ -1,6 +1,8 @@
-/* Minimal Cortex-M startup for the QEMU MPS2 boards (mps2-an385/an386/an500):
- * vector table, .data copy, .bss clear, FPU enable where there is one, semihosting
- * stdio, then main(); its return value becomes QEMU's exit code (semihosting exit). */
+/* Minimal Cortex-M startup for the emulated boards (QEMU mps2-an385/an386/an500,
+ * mps2-an505, microbit; ARMv6-M, v7-M and v8-M Mainline alike): vector table, .data
+ * copy, .bss clear, FPU enable where there is one, semihosting stdio, then main(); its
+ * return value becomes QEMU's exit code (semihosting exit). Where the vector table
+ * and RAM are is the board's memory map, in the linker script (cortex_m.ld). */
 #include <stdint.h>
 #include <stdlib.h>
 
