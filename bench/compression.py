@@ -23,7 +23,8 @@ executor, which the generated C and TFLM match byte for byte).
 6. Ceiling (diagnostic, NOT data-free): k-means calibrated on the 1000 labelled inputs
    themselves, to show what this family of methods can reach with perfect data.
 Prints tables, writes bench/results/compression.json and four PNGs (pareto,
-proxy_vs_real, sensitivity, allocation) beside it.
+proxy_vs_real, sensitivity, allocation) beside it. Exits 1 if a compressed model's C
+differs from its NumPy reference on any input or a --target-ratio run misses its ratio.
 """
 from __future__ import annotations
 
@@ -89,6 +90,17 @@ def c_check(q, xf) -> dict:
         out[name] = {"n": n, "identical": int((got == ref[:n]).all(axis=1).sum()),
                      "first_mismatch": first_mismatch(ref[:n], got)}
     return out
+
+
+def acceptance(c_checks: dict, rows: list[dict]) -> dict[str, bool]:
+    """The bench's pass/fail checks: each compressed model's C identical to its NumPy
+    reference on every input run (c_check: host and QEMU), and every --target-ratio run
+    reaching its ratio."""
+    checks = {f"C of {name} on {where}: {v['identical']}/{v['n']} identical": v["identical"] == v["n"]
+              for name, cc in c_checks.items() for where, v in cc.items() if where != "codebook_layers"}
+    checks.update({f"{r['label']}: weight_ratio {r['weight_ratio']} >= {r['label'].split()[-1]}":
+                   r["weight_ratio"] >= float(r["label"].split()[-1]) for r in rows if r["kind"] == "allocation"})
+    return checks
 
 
 def cost(q, q_int8, xf) -> dict:
@@ -312,13 +324,18 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     plots(rows, int8_row, sens_run, out)
     allocation_plot(alloc_runs, out)
+    checks = acceptance({"k-means 8 bins": c, f"target-ratio {target}": c_target}, rows)
     (out / "compression.json").write_text(json.dumps(
         {"int8": int8_row, "runs": rows, "proxy_correlation": corr, "compressed_c": c, "cost_m4": k,
          "compressed_c_target": c_target, "cost_m4_target": k_target,
          "equal_size": eq, "ceiling_real_calibration": ceil,
          "allocation": alloc_runs[-1][1].allocation,
-         "sensitivity_run": [L.as_dict() for L in sens_run.layers]}, indent=1, default=str) + "\n")
-    return 0
+         "sensitivity_run": [L.as_dict() for L in sens_run.layers], "checks": checks},
+        indent=1, default=str) + "\n")
+    print()
+    for name, ok in checks.items():
+        print(f"{'ok  ' if ok else 'FAIL'} {name}")
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":

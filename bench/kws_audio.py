@@ -13,6 +13,8 @@ usage: python bench/kws_audio.py [--assets ../shared/assets] [--out bench/result
    mps2-an385 (Cortex-M3, integer front end). Reference: the float Keras model fed by
    tf.signal features.
 Prints a table and writes bench/results/kws_audio.json. (--quick: every 8th wav.)
+Exits 1 if a check fails: the C integer front end not identical to its NumPy twin, a
+deploy whose self-check did not pass, or a board more than MAX_DROP under the float model.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from edgekit.boards import get_board  # noqa: E402
 from edgekit.deploy.firmware import build_features, run_features, run_kws  # noqa: E402
 
 SCALE, ZP = 0.5847029, 83
+MAX_DROP = 0.03     # acceptance: firmware top-1 at most 3 pt under the float model's
 
 
 def tf_features(clips):
@@ -62,16 +65,22 @@ def agreement(q, ref) -> dict:
 
 
 def frontend_rows(clips, ref_q):
+    """Agreement of each front end with tf.signal, and {check: ok} for the C integer path's
+    bit-exactness with its NumPy twin (the claim the README makes)."""
     rows = {}
+    twin_fixed = np.stack([quantize_fixed(mfcc_fixed(x), SCALE, ZP) for x in clips])
     rows["twin float (NumPy)"] = agreement(np.stack([quantize_features(mfcc_float(x), SCALE, ZP) for x in clips]), ref_q)
-    rows["twin fixed (NumPy)"] = agreement(np.stack([quantize_fixed(mfcc_fixed(x), SCALE, ZP) for x in clips]), ref_q)
+    rows["twin fixed (NumPy)"] = agreement(twin_fixed, ref_q)
     x16 = np.stack([clip_of(x, MfccSpec()).astype(np.int16) for x in clips])
+    checks = {}
     for board, fe in (("mps2-an386", "float"), ("mps2-an385", "fixed")):
         with tempfile.TemporaryDirectory() as d:
             t = get_board(board)
             q, _ = run_features(build_features(t, fe, Path(d), SCALE, ZP), t, x16, fe)
         rows[f"C {fe}, QEMU {board}"] = agreement(q, ref_q)
-    return rows
+        if fe == "fixed":
+            checks[f"C integer front end ({board}) identical to its NumPy twin"] = bool(np.array_equal(q, twin_fixed))
+    return rows, checks
 
 
 def deploy(board: str, out: Path) -> tuple[dict, float]:
@@ -99,7 +108,8 @@ def main() -> int:
     clips = [read_wav(p) for p in paths]
     ref_f = tf_features(clips)
     ref_q = np.clip(np.round(ref_f / SCALE) + ZP, -128, 127)
-    res = {"wavs": len(paths), "frontend": frontend_rows(clips, ref_q)}
+    front, checks = frontend_rows(clips, ref_q)
+    res = {"wavs": len(paths), "frontend": front}
 
     import keras
 
@@ -116,6 +126,11 @@ def main() -> int:
                 exe.write_bytes((Path(d) / "proj" / "firmware.elf").read_bytes())
                 out = run_kws(exe, t, paths, stream=False, timeout=3000)
             pred = np.array([labels.index(lb) for lb, _ in out["clips"]])
+        # acceptance: deploy's self-check of the generated model passed, and the firmware is
+        # within MAX_DROP of the float model on tf.signal features (README: -1.3 pt on 480)
+        checks[f"{board}: deploy self-check identical"] = str(info.get("verification", "")).startswith("identical")
+        checks[f"{board}: top-1 within {MAX_DROP * 100:.0f} pt of float"] = bool(
+            (pred == y).mean() >= res["float_keras_tf_features_top1"] - MAX_DROP)
         res["boards"][board] = {"deploy_seconds": round(dt, 1), "top1": float((pred == y).mean()),
                                 "qemu_seconds": round(time.perf_counter() - t1, 1),
                                 "weight_ratio": info["compression"]["weight_ratio"],
@@ -131,9 +146,18 @@ def main() -> int:
     for b, v in res["boards"].items():
         print(f"{b:12} {v['top1'] * 100:6.1f}% {v['deploy_seconds']:9.1f} {v['weight_ratio']:7.2f}x "
               f"{v['flash_bytes']:9,} {v['ram_bytes']:8,} {v['qemu_seconds']:7.1f}")
+    res["checks"] = checks
     Path(a.out).mkdir(parents=True, exist_ok=True)
     (Path(a.out) / "kws_audio.json").write_text(json.dumps(res, indent=2) + "\n")
-    return 0
+    return report_checks(checks)
+
+
+def report_checks(checks: dict) -> int:
+    """Print every check; exit status 1 if any failed."""
+    print()
+    for name, ok in checks.items():
+        print(f"{'ok  ' if ok else 'FAIL'} {name}")
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":

@@ -6,11 +6,16 @@ from __future__ import annotations
 import configparser
 import json
 
+import numpy as np
 import pytest
 
-from edgekit.boards import list_boards
+from edgekit.audio import mfcc_float, quantize_features, read_wav
+from edgekit.boards import get_board, list_boards
+from edgekit.codegen.planner import plan_memory
+from edgekit.importers import load_model
+from edgekit.quant.reference import run_int8
 from edgekit.resources import BOARDS_DIR
-from edgekit.toolchain.profile import has_tools
+from edgekit.toolchain.profile import has_tools, profile
 from tests.conftest import ROOT, SAMPLES, edgekit_cli
 
 INT8 = str(SAMPLES / "kws_ref_model_int8.tflite")
@@ -30,6 +35,15 @@ def test_boards_lists_every_board_file():
     assert "Cortex" not in edgekit("boards").stderr and "mps2-an386" in edgekit("boards").stdout
 
 
+def _twin_clip(g, wav, labels: list[str]) -> tuple[str, float]:
+    """What the firmware prints for a clip, from the NumPy twins: (label, score)."""
+    q_in, q_out = g.tensor(g.inputs[0]).quant, g.tensor(g.outputs[0]).quant
+    x = quantize_features(mfcc_float(read_wav(str(wav))), float(q_in.scale[0]), int(q_in.zero_point[0]))
+    y = run_int8(g, x.reshape(1, 49, 10, 1))[0].reshape(-1).astype(np.int64)
+    best = int(y.argmax())
+    return labels[best], ((y[best] - int(q_out.zero_point[0])) * 1000 + 128) // 256 / 1000
+
+
 @needs_tools
 def test_deploy_int8_on_emulated_m4(tmp_path):
     out = tmp_path / "proj"
@@ -37,11 +51,30 @@ def test_deploy_int8_on_emulated_m4(tmp_path):
     r = edgekit("deploy", INT8, "--board", "mps2-an386", "--wav", *wavs, "-o", out, "--json")
     assert r.returncode == 0, r.stderr
     res = json.loads(r.stdout)
-    got = {c["wav"].split("/")[-1].split("_")[0]: c["label"] for c in res["clips"]}
-    assert got["yes"] == "yes" and got["stop"] == "stop" and got["up"] == "up", got
+    got = {c["wav"].split("/")[-1].split("_")[0]: (c["label"], c["score"]) for c in res["clips"]}
+    assert {w: lb for w, (lb, _) in got.items() if w != "no"} == {"yes": "yes", "stop": "stop", "up": "up"}, got
+    # "no" is not asserted to be "no": the official int8 model calls this clip _unknown_
+    # (0.453), on the firmware's features as on tf.signal's (README), so the miss is the
+    # model's, not the firmware's. What the firmware must do on every clip, "no" included, is
+    # what its NumPy twins say: float front end (edgekit.audio) + int8 reference, same
+    # label and same per-mille score
+    g = load_model(INT8)
+    labels = (SAMPLES / "kws_ref_model_int8.labels.txt").read_text().split()
+    assert got == {w.name.split("_")[0]: _twin_clip(g, w, labels) for w in wavs}, got
     assert res["verification"].startswith("identical on 8 inputs")
-    assert 30_000 < res["flash_bytes"] < 200_000 and res["ram_bytes"] > 8_000
-    assert res["instructions_per_second_audio"] > 0 and res["stream_ms"] == 4000
+    assert 30_000 < res["flash_bytes"] < 200_000
+    # static RAM holds at least the model's planned arena and the app's 1 s clip buffer (int16)
+    assert res["ram_bytes"] >= plan_memory(g).arena_size + 16_000 * 2, res["ram_bytes"]
+    # instructions per second of audio: the 4 s stream runs the model every 200 ms once its
+    # first second is in (15 inferences), and the front end once per 320-sample hop (50 per s)
+    assert res["stream_ms"] == 4000 and res["inferences"] == (4000 - 1000) // 200
+    per_inference = profile(g, get_board("mps2-an386"), np.zeros((1, 49, 10, 1), np.int8))["instructions"]
+    model_per_s = res["inferences"] / 4 * per_inference            # ~5.37 M per inference (README)
+    rest_per_hop = (res["instructions_per_second_audio"] - model_per_s) / 50
+    # what is left is the front end (~59 K instructions per frame, README) and the detector:
+    # measured 63 K per hop
+    assert 40_000 <= rest_per_hop <= 100_000, (res["instructions_per_second_audio"], per_inference)
+    assert res["realtime_load"] == round(res["instructions_per_second_audio"] / 25_000_000, 3)
     for f in ("platformio.ini", "firmware.elf", "model.tflite", "deploy.json", "src/main.c",
               "lib/edgekit_runtime/library.json", "include/ek_mfcc_tables.h"):
         assert (out / f).exists(), f
@@ -73,7 +106,7 @@ def test_unknown_board_and_bad_wav(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("board", [b for b in list_boards() if not b.emulated], ids=lambda b: b.name)
+@pytest.mark.parametrize("board", [b for b in list_boards() if b.pio_platform and not b.emulated], ids=lambda b: b.name)
 def test_real_board_projects(tmp_path, board):
     out = tmp_path / "proj"
     r = edgekit("deploy", INT8, "--board", board.name, "--no-build", "-o", out, "--json")

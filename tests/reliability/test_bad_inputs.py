@@ -169,5 +169,21 @@ def test_bad_input(case, inputs, tmp_path):
     assert after == before, f"{case}: the inputs' directory changed"
 
 
-def test_matrix_is_big_enough():
-    assert len(CASES) >= 25
+def test_matrix_is_consistent(inputs):
+    """Every bad input made above is used by a case, every case's {placeholder} names one
+    (a typo would run the case on a literal '{...}' path), each exit code for bad input
+    in the README's list (2 data, 3 unreadable model, 4 unsupported, 7 missing tool)
+    occurs, and the README's count of cases is this table's."""
+    import re
+
+    from tests.conftest import ROOT
+
+    used = {m for argv, _, _, env in CASES.values() for a in [*argv, *env.values()]
+            for m in re.findall(r"\{([^{}]+)\}", str(a))}
+    made = set(inputs) | {"missing", "out"}
+    assert used - made == set(), f"placeholders without an input: {used - made}"
+    assert made - used == set(), f"inputs no case uses: {made - used}"
+    assert {code for _, code, _, _ in CASES.values()} == {2, 3, 4, 7}
+    readme = re.search(r"The (\d+) cases are\s+`tests/reliability/test_bad_inputs.py`",
+                       (ROOT / "README.md").read_text())
+    assert readme and int(readme.group(1)) == len(CASES), (readme and readme.group(1), len(CASES))

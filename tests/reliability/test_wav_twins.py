@@ -70,8 +70,13 @@ def _mutants(seeds: list[bytes], n: int) -> list[bytes]:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> list[Path]:
     d = tmp_path_factory.mktemp("wavs")
-    fuzz("wav", 5, workdir=str(d / "fuzz"))                  # a coverage-guided corpus ...
-    files = sorted((d / "fuzz" / "corpus").iterdir()) + sorted(SAMPLES.glob("wavs/*.wav"))
+    r = fuzz("wav", 5, workdir=str(d / "fuzz"))              # a coverage-guided corpus ...
+    f = r["finding"]   # the Python reader itself must end every input in samples or InputError
+    assert f is None, f"wav fuzzing: {f['what']} (exit {f['exit']}); input {f['inputs']}\n{f['traceback']}"
+    files = sorted((d / "fuzz" / "corpus").iterdir())
+    # the corpus really grew (500 inputs in 5 s: tests/reliability/test_fuzz.py's bar)
+    assert r["inputs"] >= 500 and len(files) == r["corpus"] > 0, r
+    files += sorted(SAMPLES.glob("wavs/*.wav"))
     seeds = [f.read_bytes() for f in files] + _handmade()
     for i, data in enumerate(_handmade() + _mutants(seeds, 300)):  # ... plus edge cases and mutants
         (d / f"case{i:04d}.wav").write_bytes(data)
