@@ -55,6 +55,8 @@ from edgekit.toolchain.cbuild import build, run_batch  # noqa: E402
 from edgekit.toolchain.profile import profile  # noqa: E402
 from edgekit.verify import first_mismatch  # noqa: E402
 
+from checks import report_checks  # noqa: E402  (bench/checks.py: the script's folder is on sys.path)
+
 SCALE, ZP = 0.5847029, 83
 FLOAT_TOP1 = 0.913
 
@@ -332,10 +334,7 @@ def main() -> int:
          "allocation": alloc_runs[-1][1].allocation,
          "sensitivity_run": [L.as_dict() for L in sens_run.layers], "checks": checks},
         indent=1, default=str) + "\n")
-    print()
-    for name, ok in checks.items():
-        print(f"{'ok  ' if ok else 'FAIL'} {name}")
-    return 0 if all(checks.values()) else 1
+    return report_checks(checks)
 
 
 if __name__ == "__main__":

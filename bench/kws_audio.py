@@ -40,6 +40,8 @@ from edgekit.audio.mfcc import clip_of, quantize_fixed  # noqa: E402
 from edgekit.boards import get_board  # noqa: E402
 from edgekit.deploy.firmware import build_features, run_features, run_kws  # noqa: E402
 
+from checks import report_checks  # noqa: E402  (bench/checks.py: the script's folder is on sys.path)
+
 SCALE, ZP = 0.5847029, 83
 MAX_DROP = 0.03     # acceptance: firmware top-1 at most 3 pt under the float model's
 
@@ -150,14 +152,6 @@ def main() -> int:
     Path(a.out).mkdir(parents=True, exist_ok=True)
     (Path(a.out) / "kws_audio.json").write_text(json.dumps(res, indent=2) + "\n")
     return report_checks(checks)
-
-
-def report_checks(checks: dict) -> int:
-    """Print every check; exit status 1 if any failed."""
-    print()
-    for name, ok in checks.items():
-        print(f"{'ok  ' if ok else 'FAIL'} {name}")
-    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":
