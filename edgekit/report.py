@@ -80,6 +80,45 @@ def print_profile(p: dict) -> None:
     con.print(t)
     con.print(f"flash {p['flash_bytes']:,} B (whole ELF: code + model parameters {p['model_parameter_bytes']:,} B); "
               f"RAM {p['ram_bytes']:,} B (arena {p['arena_bytes']:,} + stack ~{p['stack_bytes_estimate']:,})")
+    if "cycle_estimate" in p:
+        _print_profile_estimate(con, p)
+
+
+def _print_profile_estimate(con: Console, p: dict) -> None:
+    """The cycle ESTIMATE beside the exact counts: per layer, then per instruction class."""
+    e = p["cycle_estimate"]
+    mhz, ws = e["clock_hz"] / 1e6, e["flash_wait_states"]
+    t = Table(title=f"ESTIMATED cycles per layer ({p['core']}, {mhz:g} MHz, {ws} flash WS)",
+              title_justify="left")
+    for col in ("#", "op", "est. cycles", "cycles/insn", "est. ms"):   # 5 columns: not the table above
+        t.add_column(col, justify="left" if col == "op" else "right")
+    for r in p["layers"]:
+        t.add_row(str(r["layer"]), r["op"], f"{r['est_cycles']:,}",
+                  f"{r['est_cycles'] / r['instructions']:.2f}" if r["instructions"] else "-", f"{r['est_ms']:.3f}")
+    t.add_row("", "total", f"{e['cycles']:,}", f"{e['cycles_per_instruction']:.2f}", f"{e['ms']:.3f}")
+    con.print(t)
+    n = sum(e["classes"].values()) or 1
+    con.print("instruction classes (exact): " + ", ".join(
+        f"{k} {v / n * 100:.1f} %" for k, v in sorted(e["classes"].items(), key=lambda kv: -kv[1]) if v),
+        highlight=False)
+    _print_estimate_notes(con, e)
+
+
+def _print_estimate_notes(con: Console, e: dict) -> None:
+    """The ESTIMATE's sources and omissions, once (profile: one inference; deploy: the
+    figures of the whole stream carry a stream_ prefix)."""
+    def get(k: str):
+        return e.get(k, e.get(f"stream_{k}"))
+
+    extra = ""
+    if e["flash_wait_states"]:
+        extra = (f"; {get('flash_stall_cycles'):,} of the cycles are flash wait states ({e['flash_wait_states']} "
+                 "per instruction fetch and per data read from flash, no accelerator: an upper bound)")
+    if get("cycles_single_issue") is not None:
+        extra += (f"; M7 dual issue: between {get('cycles_all_pairs_dual_issued'):,} and "
+                  f"{get('cycles_single_issue'):,} cycles, midpoint reported")
+    con.print(f"ESTIMATE: {e['timing_source']}; {', '.join(e['timing_notes'])}{extra}. "
+              f"Ignores {e['ignores']}.", highlight=False)
 
 
 def print_boards(boards: list[dict]) -> None:
@@ -120,9 +159,18 @@ def print_deploy(out: dict) -> None:
     if "instructions_per_second_audio" in out:
         t.add_row("instructions / s of audio", f"{out['instructions_per_second_audio']:,}")
         t.add_row("real-time load at board clock", f"{out['realtime_load'] * 100:.0f} % (1 insn/cycle)")
+    if "cycle_estimate" in out:
+        e = out["cycle_estimate"]
+        t.add_row("ESTIMATED cycles / s of audio", f"{e['cycles_per_second_audio']:,} "
+                  f"({e['cycles_per_instruction']:.2f} cycles/insn)")
+        t.add_row("ESTIMATED real-time load", f"{e['realtime_load'] * 100:.0f} % ({e['ms_per_second_audio']:.1f} ms "
+                  f"per s of audio at {e['clock_hz'] / 1e6:g} MHz, {e['flash_wait_states']} flash wait states)")
     if "inferences" in out and out["inferences"] is not None:
         t.add_row("stream", f"{out['stream_ms']:,} ms, {out['inferences']} inferences, "
                   f"{len(out['detections'])} detections")
     t.add_row("project", out["output"])
     t.add_row("time", f"{out['seconds']} s")
     con.print(t)
+    if "cycle_estimate" in out:
+        _print_estimate_notes(con, out["cycle_estimate"])
+

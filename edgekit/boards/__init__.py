@@ -4,7 +4,9 @@ A board file names the core, FPU and DSP, clock, flash and RAM, the audio front 
 source, and how the board is run: `emulator` (a QEMU machine), a `[platformio]` section
 (a firmware build), both, or neither (`host`: this machine's gcc). An emulated board also
 gives its memory map, `flash_origin` and `ram_origin` (with flash_bytes and ram_bytes):
-edgekit's linker script for the QEMU builds is filled in from them. Every command that
+edgekit's linker script for the QEMU builds is filled in from them. `flash_wait_states`
+(optional, default 0: the MPS2 boards' code memory is SRAM) is the flash read latency at the
+board's clock, for the cycle estimate (edgekit/toolchain/profile.py). Every command that
 takes `--board` (run, profile, deploy, boards) reads it from here, or from a path to a
 user's own .toml; compiler flags and PlatformIO board files are derived from it.
 """
@@ -48,6 +50,7 @@ class Board:
     emulator: str | None = None   # QEMU machine, for emulated boards
     flash_origin: int = 0    # emulated boards: where flash (vector table, code) and RAM start
     ram_origin: int = 0
+    flash_wait_states: int = 0    # flash read wait states at clock_hz (cycle estimate only)
     path: str = ""
 
     @property
@@ -111,7 +114,7 @@ def require_firmware(board: Board) -> None:
 
 _TYPES = {"name": str, "description": str, "core": str, "fpu": bool, "dsp": bool, "clock_hz": int,
           "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str,
-          "flash_origin": int, "ram_origin": int}
+          "flash_origin": int, "ram_origin": int, "flash_wait_states": int}
 _MEMORY_MAP = ("flash_origin", "ram_origin")   # required with `emulator`: the linker script's MEMORY
 
 
@@ -135,7 +138,7 @@ def _parse(path: Path) -> Board:
     if core != HOST and core not in _CORES:
         raise InputError(f"board file {path}: unknown core '{core}'; known: {HOST}, {', '.join(_CORES)}")
     mcu = core != HOST
-    optional = ("emulator", *_MEMORY_MAP)
+    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states")
     pio = d.get("platformio", {})
     if mcu and "emulator" not in d and not pio:
         raise InputError(f"board file {path}: a board needs an 'emulator' (QEMU machine) or a "
@@ -168,6 +171,8 @@ def _check(path: Path, b: Board) -> None:
     for key in ("clock_hz", "flash_bytes", "ram_bytes"):
         if getattr(b, key) <= 0:
             raise InputError(f"board file {path}: {key} must be > 0")
+    if not 0 <= b.flash_wait_states <= 15:
+        raise InputError(f"board file {path}: flash_wait_states must be 0..15, got {b.flash_wait_states}")
     for mem in ("flash", "ram"):
         origin, size = getattr(b, f"{mem}_origin"), getattr(b, f"{mem}_bytes")
         if origin < 0 or origin % 4 or origin + size > 1 << 32:

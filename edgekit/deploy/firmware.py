@@ -136,22 +136,33 @@ def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
 def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool) -> dict:
     """The deployed firmware in QEMU on the wavs (in a scratch dir: semihosting files land
     there): per-clip labels, stream detections and, with `count`, instructions per second
-    of audio and the load at the board's clock (1 instruction per cycle)."""
+    of audio and the load at the board's clock (1 instruction per cycle), and beside them
+    the cycle ESTIMATE per second of audio (edgekit.toolchain.profile.estimate)."""
     import shutil
     import tempfile
 
-    from edgekit.toolchain.profile import counting_plugin, read_marks
+    from edgekit.toolchain.profile import counter_diff, counting_plugin, estimate, read_counter_marks, read_marks
 
     with tempfile.TemporaryDirectory() as d:
         exe = Path(d) / "firmware.elf"
         shutil.copy(elf, exe)
-        plugin, counts = counting_plugin(exe) if count else (None, None)
+        plugin, counts = counting_plugin(exe, board) if count else (None, None)
         r = run_kws(exe, board, wavs, plugin=plugin)
         marks = read_marks(counts) if count else []
+        counters = read_counter_marks(counts) if count else []
     out = {"clips": [{"wav": w, "label": lb, "score": s} for w, (lb, s) in zip(wavs, r["clips"])],
            "detections": r["detections"], "stream_ms": r["stream_ms"], "inferences": r["inferences"]}
     if len(marks) == 2 and r["stream_ms"]:
-        per_s = (marks[1] - marks[0]) / (r["stream_ms"] / 1000)
+        seconds = r["stream_ms"] / 1000
+        per_s = (marks[1] - marks[0]) / seconds
         out["instructions_per_second_audio"] = int(per_s)
         out["realtime_load"] = round(per_s / board.clock_hz, 3)
+        e = estimate(counter_diff(counters[0], counters[1]), board)   # over the whole stream
+        cyc = e["cycles"] / seconds
+        per_s_audio = {"cycles_per_second_audio": round(cyc),
+                       "ms_per_second_audio": round(cyc / board.clock_hz * 1000, 1),
+                       "realtime_load": round(cyc / board.clock_hz, 3)}
+        whole = {f"stream_{k}": e.pop(k) for k in [k for k in e if "cycles" in k and k != "cycles_per_instruction"]}
+        e.pop("ms")   # the stream's CPU time: ms_per_second_audio says it per second
+        out["cycle_estimate"] = {"kind": e.pop("kind"), **per_s_audio, **whole, **e}
     return out
