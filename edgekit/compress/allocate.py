@@ -16,10 +16,9 @@ meets the target ratio by construction; its accuracy is whatever the allocation 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from edgekit.compress.codebook import Codebook, deployed_bytes, family_of
+from edgekit.compress.codebook import Codebook, weight_bytes
 from edgekit.errors import InputError
 
 BITS = (1, 2, 3, 4)
@@ -41,10 +40,7 @@ class Point:
 
 def option_bytes(op: str, shape: tuple[int, ...], bits: int) -> int:
     """Flash bytes of a layer's weights deployed at `bits` (8: plain int8)."""
-    if bits == 8:
-        return math.prod(shape)
-    cb = Codebook(tuple(range(1 << bits)), bits)
-    return deployed_bytes(family_of(op, shape), shape, cb)
+    return weight_bytes(op, shape, None if bits == 8 else Codebook(tuple(range(1 << bits)), bits))
 
 
 def frontier(options: list[list[Option]]) -> list[Point]:

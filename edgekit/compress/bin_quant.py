@@ -35,7 +35,7 @@ import torch
 
 from edgekit.compress import gptq, rounding
 from edgekit.compress.allocate import BITS, Option, choose, frontier, option_bytes
-from edgekit.compress.codebook import Codebook, bits_for, deployable, deployed_bytes, family_of, kernel_exists
+from edgekit.compress.codebook import Codebook, bits_for, deployable, kernel_exists, weight_bytes
 from edgekit.compress.proxy import Proxy, Score
 from edgekit.errors import InputError
 from edgekit.executors.float_exec import FloatModule
@@ -295,8 +295,7 @@ def _set_codes(res: LayerResult, node, q: np.ndarray) -> None:
     """The codes, bits and deployed bytes of a codebook layer's int8 weights."""
     cb = Codebook.of(q)
     res.codes, res.bits = cb.codes, cb.bits
-    deployed = deployable(node.op, q, node.attr("depth_multiplier", 1))
-    res.bytes = deployed_bytes(family_of(node.op, q.shape), q.shape, deployed) if deployed else q.size
+    res.bytes = weight_bytes(node.op, q.shape, deployable(node.op, q, node.attr("depth_multiplier", 1)))
 
 
 def _round_layer(g: Graph, proxy: Proxy, node, codes: np.ndarray, q: np.ndarray, s: np.ndarray,

@@ -177,6 +177,12 @@ def deployed_bytes(family: str, shape: tuple[int, ...], cb: Codebook) -> int:
     return len(pack(family, idx, cb.bits)) + len(cb.stored())
 
 
+def weight_bytes(op: str, shape: tuple[int, ...], cb: Codebook | None) -> int:
+    """Flash bytes of a layer's weights as deployed: with its codebook, deployed_bytes;
+    without (cb None), one int8 per weight."""
+    return deployed_bytes(family_of(op, shape), shape, cb) if cb is not None else int(np.prod(shape))
+
+
 def _family_shape(family: str, shape: tuple[int, ...]) -> tuple[int, int]:
     if family == "depthwise":
         return (shape[1] * shape[2], shape[3])

@@ -18,10 +18,9 @@ def compression_figures(qgraph: Graph) -> dict:
             continue
         w = qgraph.tensor(n.inputs[1])
         cout = w.shape[-1] if n.op == "DepthwiseConv2D" else w.shape[0]
-        cb = cbs.get(n.name)
         n_w += w.size
         n_b += cout
-        w_bytes += codebook.deployed_bytes(codebook.family_of(n.op, w.shape), w.shape, cb) if cb else w.size
+        w_bytes += codebook.weight_bytes(n.op, w.shape, cbs.get(n.name))
         other += 4 * cout + 5 * cout     # int32 bias and multiplier, int8 shift
     return {"kernel_weights": n_w, "weight_bytes": w_bytes, "weight_ratio": round(4 * n_w / w_bytes, 2),
             "model_bytes": w_bytes + other, "model_ratio": round(4 * (n_w + n_b) / (w_bytes + other), 2)}
