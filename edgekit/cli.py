@@ -24,6 +24,7 @@ examples:
   edgekit codegen kws_int8.tflite -o kws_c/
   edgekit run kws_int8.tflite --board mps2-an386 --input x.npy --output y.npy --check
   edgekit profile kws_int8.tflite --board mps2-an386
+  edgekit stream-eval samples/kws_ref_model_int8.tflite --wavs-dir DIR --minutes 60 --det det.png
   edgekit inspect samples/kws_ref_model_int8.tflite --json
   edgekit eval samples/kws_ref_model_int8.tflite --inputs X.npy --labels Y.npy \\
       --input-scale 0.5847029 --input-zero-point 83 --check-tflm
@@ -144,9 +145,47 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-verify", action="store_true",
                    help="skip the self-check of the generated model on the board's core")
     s.add_argument("--no-count", action="store_true", help="skip instruction counting in QEMU")
+    _detector_args(s, auto_stride=True)
     _synth_args(s)
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_deploy)
+
+    s = sub.add_parser("stream-eval", help="missed keywords (FRR) and false alarms per hour of the KWS "
+                       "firmware on a long stream built from labelled clips",
+                       description="Build a seeded stream from labelled 1 s clips (keywords and unknown words, "
+                       "each followed by 1-3 s of _silence_ background; optional noise from the background "
+                       "clips at --snr dB per word), write it as a wav (OUT/stream.wav, onsets in "
+                       "OUT/events.csv), run it through the KWS firmware (the deploy C, built for the host "
+                       "or an emulated board and run natively or in QEMU) and score its detections: a "
+                       "detection is a hit when a not-yet-matched keyword clip of the same label began "
+                       "0-2000 ms earlier, anything else is a false alarm. Reports FRR, false alarms per "
+                       "hour, FRR per keyword, detection latency, and the DET curve (FRR vs FA/h over the "
+                       "threshold, replayed from the scores the firmware prints per inference).")
+    s.add_argument("model", help="int8 model (.tflite; `edgekit deploy` writes OUT/model.tflite)")
+    s.add_argument("--board", default="host", help="host (native build, fast) or an emulated board with "
+                   "firmware (mps2-an386, mps2-an500, mps2-an385; QEMU) (default host)")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--wavs-dir", metavar="DIR", help="labelled clips: DIR/labels.csv (file,label) or "
+                     "DIR/<label>/*.wav")
+    src.add_argument("--clips", metavar="CSV", help="labelled clips: CSV with columns file,label (paths "
+                     "relative to the CSV)")
+    s.add_argument("--minutes", type=float, default=10.0, help="stream length (default 10)")
+    s.add_argument("--snr", type=float, default=None, metavar="DB",
+                   help="mix in noise (the _silence_ clips) at this SNR per word (default: clean)")
+    s.add_argument("--seed", type=int, default=0, help="stream seed: same clips + seed, same stream (default 0)")
+    s.add_argument("--labels", help="class names (default: MODEL's <stem>.labels.txt)")
+    s.add_argument("--frontend", choices=("float", "fixed"), help="front end arithmetic (default: the board's; "
+                   "host: float)")
+    _detector_args(s)
+    s.add_argument("-o", "--output", default="stream_eval_out",
+                   help="directory for stream.wav, events.csv, scores.csv (the model's scores per "
+                   "inference), result.json (default stream_eval_out; "
+                   "replaced as a whole)")
+    s.add_argument("--det", metavar="PNG", help="write the DET curve (FRR vs FA/h) as a PNG")
+    s.add_argument("--count", action="store_true", help="in QEMU, also count instructions per second of audio "
+                   "(and the cycle estimate): slower")
+    s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    s.set_defaults(func=cmd_stream_eval)
 
     s = sub.add_parser("boards", help="list the supported boards and their limits",
                        description="One row per board file (edgekit/boards/*.toml): core, FPU/DSP, "
@@ -216,6 +255,53 @@ def _compression_args(s, default_method: str) -> None:
                    "weight's choice between its two nearest codes, the channel scales and the bias to "
                    "the float layer's output on the synthetic inputs (AdaRound-style; 0: off; "
                    "default 2000, about 8 s a layer on the sample model)")
+
+
+def _detector_args(s, auto_stride: bool = False) -> None:
+    """The streaming detector's settings (KwsConfig), shared by `deploy` and `stream-eval`
+    (deploy chooses the stride for the board's clock unless given)."""
+    from edgekit.deploy.firmware import KwsConfig
+    from edgekit.deploy.realtime import MAX_LOAD, MAX_STRIDE_MS, MIN_STRIDE_MS
+
+    d = KwsConfig()
+    g = s.add_argument_group("streaming detector (edgekit/firmware/kws/ek_kws.h; defaults measured "
+                             "with `edgekit stream-eval`, see bench/kws_stream.py)")
+    g.add_argument("--threshold", type=float, default=d.threshold,
+                   help=f"averaged score a keyword needs (0-1, default {d.threshold})")
+    g.add_argument("--average-ms", type=int, default=d.average_ms,
+                   help=f"scores are averaged over this window (default {d.average_ms})")
+    g.add_argument("--min-count", type=int, default=d.min_count,
+                   help=f"results the average needs (default {d.min_count})")
+    g.add_argument("--suppress-ms", type=int, default=d.suppress_ms,
+                   help=f"no second detection within this time (default {d.suppress_ms})")
+    if auto_stride:
+        g.add_argument("--stride-ms", type=int, default=None,
+                       help="the model runs every this many ms, a multiple of 20 (default: the shortest of "
+                       f"{MIN_STRIDE_MS}-{MAX_STRIDE_MS} ms whose ESTIMATED load at the board's clock is within "
+                       "--max-load; a given stride is kept and checked)")
+        g.add_argument("--max-load", type=float, default=MAX_LOAD,
+                       help=f"share of the board's clock the front end and the model may take (default {MAX_LOAD}); "
+                       "a real board that cannot keep up is refused")
+    else:
+        g.add_argument("--stride-ms", type=int, default=d.stride_ms,
+                       help=f"the model runs every this many ms, a multiple of 20 (default {d.stride_ms})")
+
+
+def _kws_cfg(args):
+    from edgekit.deploy.firmware import KwsConfig
+
+    if not 0 < args.threshold <= 1:
+        raise InputError("--threshold must be in (0, 1]")
+    if args.stride_ms is not None and (args.stride_ms < 20 or args.stride_ms % 20):
+        raise InputError("--stride-ms must be a positive multiple of 20 (the front end's hop)")
+    if not 0 < getattr(args, "max_load", 1) <= 1:
+        raise InputError("--max-load must be in (0, 1]")
+    for k in ("average_ms", "min_count", "suppress_ms"):
+        if getattr(args, k) < (1 if k == "min_count" else 0):
+            raise InputError(f"--{k.replace('_', '-')} must be {'>= 1' if k == 'min_count' else '>= 0'}")
+    return KwsConfig(stride_ms=KwsConfig().stride_ms if args.stride_ms is None else args.stride_ms,
+                     average_ms=args.average_ms, threshold=args.threshold,
+                     suppress_ms=args.suppress_ms, min_count=args.min_count)
 
 
 def _compress_cfg(args):
@@ -370,7 +456,8 @@ def cmd_deploy(args) -> int:
     from edgekit.pipeline import run_deploy
 
     out = run_deploy(args.model, args.board, args.output, args.wav, ccfg=_compress_cfg(args),
-                     synth_cfg=_synth_cfg(args),
+                     synth_cfg=_synth_cfg(args), kws_cfg=_kws_cfg(args), auto_stride=args.stride_ms is None,
+                     max_load=args.max_load,
                      labels=args.labels, build=not args.no_build, verify=not args.no_verify,
                      count=not args.no_count)
     if args.json:
@@ -379,6 +466,23 @@ def cmd_deploy(args) -> int:
     from edgekit.report import print_deploy
 
     print_deploy(out)
+    return 0
+
+
+def cmd_stream_eval(args) -> int:
+    from edgekit.deploy.stream_eval import StreamSpec
+    from edgekit.pipeline import run_stream_eval
+
+    out = run_stream_eval(args.model, args.board, wavs_dir=args.wavs_dir, clips_csv=args.clips,
+                          spec=StreamSpec(minutes=args.minutes, seed=args.seed, snr_db=args.snr),
+                          kws_cfg=_kws_cfg(args), labels=args.labels, frontend=args.frontend,
+                          out_dir=args.output, det_png=args.det, count=args.count)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    from edgekit.report import print_stream_eval
+
+    print_stream_eval(out)
     return 0
 
 

@@ -195,9 +195,11 @@ def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Gra
 
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
                synth_cfg: SynthConfig = SynthConfig(), labels: str | None = None, kws_cfg=None,
-               build: bool = True, run: bool = True, verify: bool = True, count: bool = True) -> dict:
-    """model -> (synth -> compress -> int8) -> C -> PlatformIO project in OUT -> pio run
-    -> run in QEMU on the wavs (emulated boards). OUT is written atomically."""
+               build: bool = True, run: bool = True, verify: bool = True, count: bool = True,
+               auto_stride: bool = True, max_load: float | None = None) -> dict:
+    """model -> (synth -> compress -> int8) -> C -> the detector's stride for the board's
+    clock (edgekit.deploy.realtime) -> PlatformIO project in OUT -> pio run -> run in QEMU
+    on the wavs (emulated boards). OUT is written atomically."""
     import json
     import os
     import shutil
@@ -207,7 +209,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from edgekit.boards import get_board, require_firmware
     from edgekit.codegen.emit import generate
     from edgekit.compress.figures import compression_figures
-    from edgekit.deploy import checks
+    from edgekit.deploy import checks, realtime
     from edgekit.deploy.firmware import KwsConfig, frontend_flags, run_wavs
     from edgekit.deploy.labels import resolve_labels
     from edgekit.deploy.platformio import pio_run, write_project
@@ -242,6 +244,9 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     gen = generate(qgraph, "kws")
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)
+    kws_cfg, summary["realtime"] = realtime.plan(realtime.measure(gen, board, names, kws_cfg), board, kws_cfg,
+                                                 realtime.MAX_LOAD if max_load is None else max_load, auto_stride)
+    summary["detector"] = dict(kws_cfg.__dict__)
     if verify and board.emulated:
         x = sx[:8] if sx is not None else np.random.default_rng(0).standard_normal(
             (8, *qgraph.tensor(qgraph.inputs[0]).shape[1:])).astype(np.float32)
@@ -266,4 +271,96 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     if build and run and board.emulated and wavs:
         summary.update(run_wavs(Path(out_dir) / "firmware.elf", board, wavs, count))
     summary["seconds"] = round(time.perf_counter() - t0, 2)
+    return summary
+
+
+def run_stream_eval(model: str, board_name: str, *, wavs_dir: str | None = None, clips_csv: str | None = None,
+                    spec=None, kws_cfg=None, labels: str | None = None, frontend: str | None = None,
+                    out_dir: str | None = None, det_png: str | None = None, count: bool = False) -> dict:
+    """labelled clips -> a seeded stream (wav + onsets) -> the KWS firmware (host build or
+    QEMU, -DEK_KWS_TRACE) -> its detections scored (FRR, FA/h, per keyword, latency) and,
+    from the traced scores, the DET curve over the threshold; in QEMU also the stack's and
+    heap's high-water marks over time and, with `count`, instructions (and the cycle
+    ESTIMATE) per second of audio. OUT (stream wav(s), events.csv, scores.csv, result.json)
+    is written atomically."""
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from edgekit.boards import FRONTENDS, get_board, require_firmware, require_runnable
+    from edgekit.codegen.emit import generate
+    from edgekit.deploy import stream_eval as se
+    from edgekit.deploy.firmware import KwsConfig, build_kws, run_wavs
+    from edgekit.deploy.labels import resolve_labels
+    from edgekit.errors import EdgekitError
+    from edgekit.ir.summary import is_quantized
+
+    spec, kws_cfg = spec or se.StreamSpec(), kws_cfg or KwsConfig()
+    board = get_board(board_name)                      # cheap checks first
+    require_runnable(board, "`edgekit stream-eval`")
+    if not board.is_host:
+        require_firmware(board)
+    frontend = frontend or board.frontend
+    if frontend not in FRONTENDS:
+        raise InputError(f"--frontend must be one of {', '.join(FRONTENDS)}")
+    se.check_length(spec.minutes)
+    if (wavs_dir is None) == (clips_csv is None):
+        raise InputError("give the clips with --wavs-dir DIR or --clips CSV (one of them)")
+    for p in (out_dir, det_png):
+        if p:
+            check_output_parent(p)
+    clips = se.clips_from_dir(wavs_dir) if wavs_dir else se.clips_from_csv(clips_csv)
+    graph = load_model(model)
+    if not is_quantized(graph):
+        raise InputError(f"{model} is a float model: stream-eval runs the deployed int8 model "
+                         "(`edgekit deploy` writes it to OUT/model.tflite)")
+    names = resolve_labels(model, labels, graph.tensor(graph.outputs[0]).size)
+    se.check_clips(clips, names, wavs_dir or clips_csv)
+    t0 = time.perf_counter()
+    stream = se.build_stream(*se.load_clips(clips), spec)
+    gen = generate(graph, "kws")
+    out_ctx = atomic_dir(out_dir) if out_dir else tempfile.TemporaryDirectory()
+    with out_ctx as d, tempfile.TemporaryDirectory() as bd:
+        wavs = se.write_stream(stream, d)
+        exe = build_kws(gen, board, frontend, names, Path(bd), kws_cfg, trace=True)
+        t1 = time.perf_counter()
+        seconds = stream.duration_ms / 1000
+        r = run_wavs(exe, board, wavs, count and board.emulated, log=True,
+                     timeout=300 + seconds * (2.0 if board.emulated else 0.2))
+        run_s = time.perf_counter() - t1
+        if r["stream_ms"] != stream.duration_ms:
+            raise EdgekitError(f"{board.name}: the firmware played {r['stream_ms']} ms of a "
+                               f"{stream.duration_ms} ms stream")
+        ms, scores = se.parse_trace(r["log"])
+        res = se.evaluate(names, kws_cfg, ms, scores, stream.events, stream.duration_ms,
+                          firmware_detections=r["detections"])
+        if not res["twin_identical"]:
+            raise EdgekitError("the detector's twin (edgekit/deploy/stream_eval.py) does not reproduce the "
+                               "firmware's detections: the DET curve would be wrong (please report)")
+        kinds = [e["kind"] for e in stream.events]
+        summary = {
+            "model": model, "board": board.name, "frontend": frontend,
+            "stream": {"minutes": spec.minutes, "seed": spec.seed, "snr_db": spec.snr_db,
+                       "duration_ms": stream.duration_ms, "keywords": kinds.count("keyword"),
+                       "unknown_words": kinds.count("unknown"), "inferences": r["inferences"],
+                       "clips": len(clips), "wavs": [os.path.basename(w) for w in wavs]},
+            "detector": dict(kws_cfg.__dict__),
+            **{k: v for k, v in res.items() if k != "detections"},
+            "detections": res["detections"],
+            "firmware_seconds": round(run_s, 2),
+            **{k: r[k] for k in ("memory", "memory_over_time", "instructions_per_second_audio", "realtime_load",
+                                 "cycle_estimate") if k in r},
+        }
+        if out_dir:
+            se.write_scores(os.path.join(d, "scores.csv"), names, ms, scores)
+            with open(os.path.join(d, "result.json"), "w") as f:
+                json.dump(summary, f, indent=2)
+                f.write("\n")
+    if det_png:
+        with atomic_path(det_png) as tmp:
+            se.plot_det({f"{board.name} firmware": res["det"]}, tmp,
+                        f"{os.path.basename(model)}, {spec.minutes:g} min, seed {spec.seed}, "
+                        f"{'clean' if spec.snr_db is None else f'SNR {spec.snr_db:g} dB'}")
+    summary.update(output=out_dir, det_png=det_png, seconds=round(time.perf_counter() - t0, 2))
     return summary

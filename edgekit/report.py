@@ -156,6 +156,8 @@ def print_deploy(out: dict) -> None:
                   f"{out['estimate']['ram_bytes']:,} B")
     if "verification" in out:
         t.add_row("self-check vs NumPy reference", out["verification"])
+    if "realtime" in out:
+        _realtime_rows(t, out["realtime"])
     if "instructions_per_second_audio" in out:
         t.add_row("instructions / s of audio", f"{out['instructions_per_second_audio']:,}")
         t.add_row("real-time load at board clock", f"{out['realtime_load'] * 100:.0f} % (1 insn/cycle)")
@@ -168,9 +170,90 @@ def print_deploy(out: dict) -> None:
     if "inferences" in out and out["inferences"] is not None:
         t.add_row("stream", f"{out['stream_ms']:,} ms, {out['inferences']} inferences, "
                   f"{len(out['detections'])} detections")
+    _memory_rows(t, out)
     t.add_row("project", out["output"])
     t.add_row("time", f"{out['seconds']} s")
     con.print(t)
     if "cycle_estimate" in out:
         _print_estimate_notes(con, out["cycle_estimate"])
 
+
+def _realtime_rows(t: Table, rt: dict) -> None:
+    """The detector's stride for the board's clock (edgekit.deploy.realtime)."""
+    if not rt["checked"]:
+        t.add_row("real time", rt["why"])
+        return
+    how = "chosen" if rt["auto"] else "given"
+    t.add_row("detector stride", f"{rt['stride_ms']} ms ({how}; one inference ESTIMATED {rt['inference_ms']:.0f} ms"
+              + (f", {rt['inference_ms_cached']:.0f} ms with a perfect flash cache" if
+                 rt["inference_ms_cached"] != rt["inference_ms"] else "") + ")")
+    load = rt["load_cached"] if rt["relies_on_flash_cache"] else rt["load"]
+    t.add_row("ESTIMATED load at board clock", f"{load * 100:.0f} % of {rt['clock_hz'] / 1e6:g} MHz (limit "
+              f"{rt['max_load'] * 100:.0f} %, margin {(rt['max_load'] - load) * 100:.0f} pt; front end "
+              f"{rt['frontend_load'] * 100:.0f} %; counted on {rt['counted_on']})"
+              + ("" if rt["real_time"] else ": NOT real time"))
+    if "warning" in rt:
+        t.add_row("warning", rt["warning"])
+
+
+def _memory_rows(t: Table, out: dict) -> None:
+    """Stack and heap high-water marks (bare-metal firmware: stack painting) and, over a
+    long stream, whether they grew after the first measurement."""
+    if "memory" not in out:
+        return
+    m = out["memory"]
+    t.add_row("stack / heap high-water mark", f"{m['stack']:,} B / {m['heap']:,} B")
+    seq = out.get("memory_over_time", [])
+    if len(seq) > 1:
+        grew = [p for p in seq[1:] if (p["stack"], p["heap"]) != (seq[0]["stack"], seq[0]["heap"])]
+        t.add_row("memory after the first 10 min", "unchanged" if not grew else
+                  f"grew: {grew[-1]['stack']:,} B / {grew[-1]['heap']:,} B at {grew[-1]['ms']:,} ms")
+
+
+def print_stream_eval(out: dict) -> None:
+    """`edgekit stream-eval`: the stream, the detector's result at its threshold, per
+    keyword, the DET curve's operating points, the first false alarms."""
+    con = _console()
+    st, det = out["stream"], out["detector"]
+    t = Table(title=f"stream-eval: {out['model']} on {out['board']} ({out['frontend']} front end)",
+              title_justify="left")
+    t.add_column("item")
+    t.add_column("value", justify="right")
+    noise = "clean" if st["snr_db"] is None else f"noise at {st['snr_db']:g} dB SNR"
+    t.add_row("stream", f"{st['duration_ms'] / 60000:.1f} min, seed {st['seed']}, {noise}, "
+              f"{st['keywords']} keywords, {st['unknown_words']} unknown words, {st['inferences']:,} inferences")
+    t.add_row("detector", ", ".join(f"{k} {v}" for k, v in det.items()))
+    t.add_row("FRR (missed keywords)", f"{out['frr'] * 100:.1f} % ({out['missed']} of {out['keywords']})")
+    t.add_row("false alarms", f"{out['false_alarms']} ({out['fa_per_hour']:.2f} per hour)")
+    if out["latency_ms"]:
+        lat = out["latency_ms"]
+        t.add_row("latency after the clip starts", f"median {lat['median']:.0f} ms, mean {lat['mean']:.0f}, "
+                  f"p90 {lat['p90']:.0f}, {lat['min']:.0f}-{lat['max']:.0f}")
+    for fa, p in out["frr_at"].items():
+        t.add_row(f"DET: FRR at <= {fa} FA/h", "not reached" if p is None else
+                  f"{p['frr'] * 100:.1f} % (threshold {p['threshold']:g}, {p['false_alarms']} false alarms)")
+    t.add_row("detections identical to the twin", "yes" if out.get("twin_identical") else "no")
+    _memory_rows(t, out)
+    if "instructions_per_second_audio" in out:
+        t.add_row("instructions / s of audio", f"{out['instructions_per_second_audio']:,}")
+    if "cycle_estimate" in out:
+        e = out["cycle_estimate"]
+        t.add_row("ESTIMATED real-time load", f"{e['realtime_load'] * 100:.0f} % ({e['ms_per_second_audio']:.1f} ms "
+                  f"per s of audio at {e['clock_hz'] / 1e6:g} MHz)")
+    if out.get("output"):
+        t.add_row("stream wav, events, result", out["output"])
+    if out.get("det_png"):
+        t.add_row("DET curve", out["det_png"])
+    t.add_row("time", f"{out['seconds']} s (firmware {out['firmware_seconds']} s)")
+    con.print(t)
+    k = Table(title="per keyword", title_justify="left")
+    for col in ("keyword", "clips", "missed", "FRR"):
+        k.add_column(col, justify="left" if col == "keyword" else "right")
+    for lb, v in out["per_keyword"].items():
+        k.add_row(lb, str(v["keywords"]), str(v["missed"]), f"{v['frr'] * 100:.1f} %")
+    con.print(k)
+    for fa in out["false_alarm_list"][:10]:
+        con.print(f"false alarm: {fa['label']} {fa['score']:.3f} at {fa['ms']} ms (during {fa['near']})",
+                  highlight=False)
+    if len(out["false_alarm_list"]) > 10:
+        con.print(f"... {len(out['false_alarm_list']) - 10} more (--json lists all)")

@@ -20,6 +20,10 @@
 
 #define EK_KWS_PEAK_HOPS (EK_FE_CLIP / EK_FE_HOP)
 #define EK_KWS_HISTORY 64
+/* Stream time is an int32 count of ms, and the suppression test subtracts the initial
+ * last-detection time (-1000000 ms): streams up to this length (about 596 hours) are
+ * represented exactly; edgekit stream-eval refuses longer ones. */
+#define EK_KWS_MAX_MS 2146483647
 
 typedef struct {
     int32_t ms;

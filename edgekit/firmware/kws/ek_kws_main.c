@@ -8,6 +8,15 @@
  * detection:    detected <label> <score> at <ms>
  * and finally:  stream <ms> ms, <inferences> inferences
  * A line "#no-stream" in the list skips the stream (classification benchmarks).
+ * Built with -DEK_KWS_TRACE (edgekit stream-eval), each inference of the stream also
+ * prints the model's scores before smoothing (output minus its zero point, 0..255):
+ *               scores <ms> <s0> ... <s(classes-1)>
+ * from which a twin of ek_kws_decide (edgekit/deploy/stream_eval.py) replays the
+ * detector at any threshold; the detector itself is the same code with or without it,
+ * and every EK_KWS_MEMORY_EVERY_S seconds of audio the memory line below (a soak shows
+ * that nothing grows with time).
+ * Where the startup paints the stack (the bare-metal boards), the stream ends with
+ *               memory at <ms> ms: stack <bytes> B, heap <bytes> B
  * Scores are per mille. A marker call (ek_layer_mark) brackets the stream so the QEMU
  * instruction counter can measure instructions per second of audio. */
 #include <stdio.h>
@@ -17,6 +26,8 @@
 #include "ek_audio_wav.h"
 #include "ek_kws.h"
 #include "ek_profile.h"
+
+#define EK_KWS_MEMORY_EVERY_S 600   /* traced streams: a memory line every 10 min of audio */
 
 
 static uint8_t arena[EKM_ARENA_SIZE] __attribute__((aligned(16)));
@@ -61,6 +72,16 @@ static int classify_all(FILE *list) {
     return 0;
 }
 
+/* Stack and heap high-water marks, where the startup code paints the stack
+ * (edgekit/firmware/baremetal/startup.c; weak: absent on the host build). */
+extern long ek_stack_peak(void) __attribute__((weak));
+extern long ek_heap_used(void) __attribute__((weak));
+
+static void print_memory(long ms) {
+    if (ek_stack_peak && ek_heap_used)
+        printf("memory at %ld ms: stack %ld B, heap %ld B\n", ms, ek_stack_peak(), ek_heap_used());
+}
+
 static int stream_all(FILE *list) {
     char path[512];
     ek_wav w;
@@ -76,8 +97,21 @@ static int stream_all(FILE *list) {
             fill += got;
             if (fill < EK_FE_HOP) continue;
             fill = 0;
+#ifdef EK_KWS_TRACE
+            const int before = kws.inferences;
+#endif
             const int rc = ek_kws_hop(&kws, arena, hop, &ev);
             if (rc < 0) return 10 - rc;
+#ifdef EK_KWS_TRACE
+            if (kws.inferences != before) {
+                const int8_t *out = (const int8_t *)EKM_OUTPUT(arena);
+                printf("scores %ld", (long)(kws.samples * 1000 / EK_FE_RATE));
+                for (int i = 0; i < EK_KWS_CLASSES; i++) printf(" %d", (int)(out[i] - EKM_OUTPUT_ZERO_POINT));
+                printf("\n");
+            }
+            if (kws.samples % ((int64_t)EK_KWS_MEMORY_EVERY_S * EK_FE_RATE) == 0)
+                print_memory((long)(kws.samples * 1000 / EK_FE_RATE));
+#endif
             if (rc) {
                 print_score("detected", ev.label, ev.score);
                 printf(" at %ld\n", (long)ev.ms);
@@ -87,6 +121,7 @@ static int stream_all(FILE *list) {
     }
     ek_layer_mark(1);
     printf("stream %ld ms, %d inferences\n", (long)(kws.samples * 1000 / EK_FE_RATE), kws.inferences);
+    print_memory((long)(kws.samples * 1000 / EK_FE_RATE));
     return 0;
 }
 

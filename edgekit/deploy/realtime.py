@@ -1,0 +1,185 @@
+"""Real time by construction: the detector's inference stride is chosen so that the front
+end and the model together keep the board's CPU load at or below `max_load`.
+
+Costs are counted, then estimated. The KWS firmware, compiled with the TARGET board's
+compiler flags (its core, FPU, DSP: the instruction stream the board will run), runs a
+few seconds of noise in QEMU on an emulated board that can execute it (same core, or an
+architecture that contains the target's), with the counting plugin, twice: once with
+the model never due (the front end and the audio input only), once with the model every
+PROBE_STRIDE_MS. Each run's instruction-class counts become cycles at the target's
+clock and flash wait states (edgekit.toolchain.profile.estimate: an ESTIMATE, which
+ignores caches, bus contention and interrupts; the audio input here is a wav read over
+semihosting, not the board's DMA). Then
+
+    load(stride) = (front-end cycles per second + model cycles x 1000 / stride) / clock.
+
+The averaging window of the detector stays; `min_count` shrinks to what the window can
+hold at the chosen stride (a window of 600 ms holds 2 results at a 400 ms stride).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgekit.boards import Board, list_boards
+from edgekit.errors import InputError
+
+MAX_LOAD = 0.5            # default share of the clock the detector may take
+MIN_STRIDE_MS = 200       # finer strides buy little (bench/kws_stream.py) and cost compute
+MAX_STRIDE_MS = 1000      # the model sees the last second: a longer stride leaves audio unseen
+STRIDE_STEP_MS = 20       # the front end's hop
+PROBE_STRIDE_MS = 200
+PROBE_SECONDS = 3
+
+# Cores whose code another core's QEMU model also executes (ARMv6-M is a subset of
+# ARMv7-M); tried after the same core.
+_RUNS_ON = {"cortex-m0plus": ("cortex-m0", "cortex-m3"), "cortex-m0": ("cortex-m3",)}
+
+
+@dataclass(frozen=True)
+class Costs:
+    """ESTIMATED cycles of the KWS firmware on a board, each as (with flash wait states on
+    every fetch and flash read: no cache, an upper bound; without them: a perfect cache or
+    flash accelerator, a lower bound). Equal on boards without wait states."""
+    frontend_per_s: tuple[float, float]    # front end + audio input, per second of audio
+    inference: tuple[float, float]         # one run of the model and the detector's decision
+    clock_hz: int
+    counted_on: str                        # the QEMU machine that executed the target's code
+
+    def load(self, stride_ms: int, cached: bool = False) -> float:
+        i = 1 if cached else 0
+        return (self.frontend_per_s[i] + self.inference[i] * 1000 / stride_ms) / self.clock_hz
+
+    def inference_ms(self, cached: bool = False) -> float:
+        return self.inference[1 if cached else 0] / self.clock_hz * 1000
+
+    def frontend_load(self, cached: bool = False) -> float:
+        return self.frontend_per_s[1 if cached else 0] / self.clock_hz
+
+
+def probe_board(board: Board) -> Board | None:
+    """The target as QEMU can run it: the target's core, FPU, DSP, clock and wait states
+    with an emulated board's machine and memory map (with >= 64 KB of RAM: the KWS
+    firmware's wav app). None when no emulated board can execute the target's code."""
+    if board.emulated:
+        return board
+    big = [b for b in list_boards() if b.emulated and b.ram_bytes >= 65536 and (b.fpu or not board.fpu)]
+    for core in (board.core, *_RUNS_ON.get(board.core, ())):
+        host = next((b for b in big if b.core == core and (b.dsp or not board.dsp)), None)
+        if host is not None:
+            return dataclasses.replace(
+                host, name=f"{board.name} (counted on {host.emulator})", core=board.core, fpu=board.fpu,
+                dsp=board.dsp, clock_hz=board.clock_hz, flash_wait_states=board.flash_wait_states,
+                frontend=board.frontend)
+    return None
+
+
+def _noise_wav(path: Path, seconds: int) -> None:
+    from edgekit.deploy.stream_eval import RATE, write_wav
+
+    rng = np.random.default_rng(0)
+    write_wav(str(path), (rng.standard_normal(seconds * RATE) * 1000).astype(np.int16))
+
+
+def _stream_cycles_per_s(gen, probe: Board, labels: list[str], cfg, wav: Path,
+                         workdir: Path) -> tuple[np.ndarray, int]:
+    """([cycles, cycles without flash stalls] per second of audio, inferences)."""
+    from edgekit.deploy.firmware import build_kws, run_wavs
+
+    workdir.mkdir()
+    exe = build_kws(gen, probe, probe.frontend, labels, workdir, cfg)
+    r = run_wavs(exe, probe, [str(wav)], count=True)
+    if "cycle_estimate" not in r:
+        raise RuntimeError(f"{probe.name}: the counting run gave no stream markers")
+    e, seconds = r["cycle_estimate"], r["stream_ms"] / 1000
+    return np.array([e["stream_cycles"], e["stream_core_cycles"]]) / seconds, r["inferences"]
+
+
+def unmeasurable(board: Board) -> str | None:
+    """Why the costs cannot be counted here, or None."""
+    import shutil
+
+    if board.is_host:
+        return "the host has no clock to keep up with"
+    if probe_board(board) is None:
+        return f"no emulated board runs {board.core_label} code"
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if not shutil.which(t)]
+    return f"{' and '.join(missing)} not found" if missing else None
+
+
+def measure(gen, board: Board, labels: list[str], cfg) -> Costs | str:
+    """The target's costs (ESTIMATED cycles), or why they cannot be counted here."""
+    why = unmeasurable(board)
+    if why:
+        return why
+    probe = probe_board(board)
+    with tempfile.TemporaryDirectory() as d:
+        wav = Path(d) / "noise.wav"
+        _noise_wav(wav, PROBE_SECONDS)
+        never = dataclasses.replace(cfg, stride_ms=10 * PROBE_SECONDS * 1000)
+        fe, _ = _stream_cycles_per_s(gen, probe, labels, never, wav, Path(d) / "frontend")
+        both, n = _stream_cycles_per_s(gen, probe, labels, dataclasses.replace(cfg, stride_ms=PROBE_STRIDE_MS),
+                                       wav, Path(d) / "model")
+    if n < 1:
+        raise RuntimeError(f"{probe.name}: the probe stream ran no inference")
+    inf = (both - fe) * PROBE_SECONDS / n
+    return Costs((float(fe[0]), float(fe[1])), (float(inf[0]), float(inf[1])), board.clock_hz,
+                 probe.emulator or "")
+
+
+def fitted(cfg, stride_ms: int):
+    """cfg at stride_ms, min_count no more than the averaging window holds."""
+    holds = max(1, math.ceil(cfg.average_ms / stride_ms))
+    return dataclasses.replace(cfg, stride_ms=stride_ms, min_count=min(cfg.min_count, holds))
+
+
+def choose_stride(costs: Costs, max_load: float, cached: bool = False) -> int | None:
+    """The shortest stride (MIN..MAX_STRIDE_MS, steps of the hop) whose load is <= max_load."""
+    for s in range(MIN_STRIDE_MS, MAX_STRIDE_MS + 1, STRIDE_STEP_MS):
+        if costs.load(s, cached) <= max_load:
+            return s
+    return None
+
+
+def plan(costs: Costs | str, board: Board, cfg, max_load: float, auto: bool) -> tuple[object, dict]:
+    """(detector config, report). auto: choose the stride; else keep cfg's and check it.
+    The stride is chosen on the no-cache bound; if only the cached bound fits, on that one,
+    with a warning that real time then rests on the board's flash cache. A real board that
+    cannot keep up even with a perfect cache is refused with the numbers; an emulated one
+    (QEMU does not run in real time) gets a warning instead."""
+    if isinstance(costs, str):
+        return cfg, {"checked": False, "why": f"load not estimated: {costs}"}
+    cached = False
+    stride = choose_stride(costs, max_load) if auto else cfg.stride_ms
+    if stride is None or costs.load(stride) > max_load:
+        cached = True
+        stride = choose_stride(costs, max_load, cached=True) if auto else cfg.stride_ms
+    fits = stride is not None and costs.load(stride, cached) <= max_load
+    shown = stride if stride is not None else MAX_STRIDE_MS
+    report = {"checked": True, "kind": "ESTIMATE (timing model, not measured)", "counted_on": costs.counted_on,
+              "clock_hz": board.clock_hz, "max_load": max_load, "stride_ms": shown, "auto": auto,
+              "load": round(costs.load(shown), 3), "load_cached": round(costs.load(shown, True), 3),
+              "inference_ms": round(costs.inference_ms(), 1), "inference_ms_cached": round(costs.inference_ms(True), 1),
+              "frontend_load": round(costs.frontend_load(), 3), "real_time": fits,
+              "relies_on_flash_cache": fits and cached}
+    if fits and cached:
+        report["warning"] = (f"real time on {board.name} at a {shown} ms stride rests on its flash cache: with every "
+                             f"fetch paying the {board.flash_wait_states} wait states the load would be "
+                             f"{costs.load(shown) * 100:.0f} %")
+    if fits:
+        return fitted(cfg, stride), report
+    best = choose_stride(costs, 1.0, cached=True)
+    msg = (f"{board.name} cannot keep up at {board.clock_hz / 1e6:g} MHz: one inference takes an estimated "
+           f"{costs.inference_ms(True):.0f} ms and the front end {costs.frontend_load(True) * 100:.0f} % of the "
+           f"clock (even with a perfect flash cache), so at a {shown} ms stride the load is "
+           f"{costs.load(shown, True) * 100:.0f} % (limit {max_load * 100:.0f} %, --max-load)"
+           + (f"; {best} ms would load it {costs.load(best, True) * 100:.0f} %" if best and best != shown else ""))
+    if not board.emulated:
+        raise InputError(msg + ": use a smaller or int8 model, a faster board, or raise --max-load")
+    report["warning"] = msg + " (QEMU runs it regardless; the stride is kept)"
+    return cfg, report
