@@ -103,7 +103,7 @@ def test_compress_writes_model_report_and_codegen_uses_codebooks(tmp_path):
     fully connected layers as codebooks."""
     out = tmp_path / "c"
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", out, "--method", "kmeans", "--bins", "4",
-            "--samples", "8", "--iters", "5", "--json")
+            "--samples", "8", "--iters", "5", "--refine-steps", "100", "--json")   # bytes, not quality
     assert r.returncode == 0, r.stderr
     summary = json.loads(r.stdout)
     assert sorted(p.name for p in out.iterdir()) == ["model.tflite", "report.json", "synth.npz"]
@@ -139,7 +139,7 @@ def test_compress_target_ratio(tmp_path):
     ratio is one error line naming the reachable maximum, and nothing is written."""
     out = tmp_path / "c"
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", out, "--target-ratio", "11",
-            "--samples", "8", "--iters", "5", "--json", "--no-verify")
+            "--samples", "8", "--iters", "5", "--refine-steps", "100", "--json", "--no-verify")
     assert r.returncode == 0, r.stderr
     report = json.loads((out / "report.json").read_text())
     assert report["target_ratio"] == 11 and "max_drop" not in report

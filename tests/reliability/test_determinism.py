@@ -10,6 +10,7 @@ from tests.conftest import SAMPLES, edgekit_cli, tree_digest
 
 MODEL = str(SAMPLES / "kws_ref_model.keras")
 SMALL = ["--samples", "8", "--iters", "20"]   # a short synthesis: the bytes, not the quality, matter here
+REFINE = ["--refine-steps", "100"]             # and a short learned rounding
 
 
 def edgekit(cwd: Path, *args) -> None:
@@ -30,7 +31,7 @@ def test_synth_quantize_compress_are_byte_identical(tmp_path):
         d.mkdir(parents=True)
         edgekit(d, "synth", MODEL, "-o", "calib.npz", *SMALL, "--seed", "3")
         edgekit(d, "quantize", MODEL, "--data-free", "-o", "int8.tflite", *SMALL, "--seed", "3")
-        edgekit(d, "compress", MODEL, "-o", "compressed", "--method", "kmeans", "--bins", "4", *SMALL, "--seed", "3")
+        edgekit(d, "compress", MODEL, "-o", "compressed", "--method", "kmeans", "--bins", "4", *SMALL, *REFINE, "--seed", "3")
         edgekit(d, "codegen", d / "int8.tflite", "-o", "c")
         runs.append(tree_digest(d))
     assert {"calib.npz", "int8.tflite", "compressed/model.tflite", "compressed/report.json",
@@ -50,7 +51,7 @@ def test_deploy_is_byte_identical_including_the_elf(tmp_path):
     for name in ("a", "b/deeper"):
         d = tmp_path / name
         d.mkdir(parents=True)
-        edgekit(d, "deploy", MODEL, "--board", "mps2-an386", "-o", "fw", *SMALL, "--no-count")
+        edgekit(d, "deploy", MODEL, "--board", "mps2-an386", "-o", "fw", *SMALL, *REFINE, "--no-count")
         runs.append(tree_digest(d / "fw", skip=(".pio", "pio-build.log")))
     assert {"firmware.elf", "model.tflite", "deploy.json", "platformio.ini", "src/kws.c",
             "src/kws_data.c"} <= set(runs[0])
