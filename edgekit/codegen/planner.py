@@ -88,16 +88,16 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: Codebook |
 
 def _codebook_scratch(node: Node, graph: Graph, in_place: bool, cb: Codebook) -> int:
     """The decode table, then: conv / 1x1 conv / FC (a 1x1 conv over its rows): a tile of
-    int16 pixels (or im2col columns, plus two int8 ones) and one channel pair's weights;
-    depthwise: the int8 kernel's scratch (which the table shares), then the filter."""
+    int16 pixels (or im2col columns) and one channel pair's weights; depthwise: the int8
+    kernel's scratch (which the table shares), then the filter."""
     w = graph.tensor(node.inputs[1]).shape
     table = 4 * len(cb.table())                            # int32 words
     tile = CB_TILE_4BIT if cb.bits == 4 else CB_TILE
     if node.op == "DepthwiseConv2D":
         return _align(max(scratch_bytes(node, graph, in_place), table)) + w[1] * w[2] * w[3]
     if node.op == "Conv2D" and not is_pointwise(node, graph):
-        k = w[1] * w[2] * w[3]
-        return table + (6 + 2 * tile) * k
+        k = w[1] * w[2] * w[3]                              # the im2col columns sit in the
+        return table + (2 * tile + 4) * k                   # channel pair's room until decoding
     cin = w[-1]
     pixels = graph.tensor(node.inputs[0]).size // cin
     return table + (2 * min(tile, pixels + pixels % 2) + 4) * cin

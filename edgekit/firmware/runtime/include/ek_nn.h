@@ -96,9 +96,9 @@ typedef struct {
  * 4 * 4^bits bytes for 1-3 bits, 64 for 4 (ek_cb_decode.h). */
 
 /* ek_conv_s8 with codebook weights; k = kh * kw * cin must be a multiple of 4; any
- * shifts. Scratch: ek_conv_cb_s8_buffer_size() = the table + (6 + 2 * t) * k bytes, t =
- * EK_CB_TILE (EK_CB_TILE_4BIT for 4 bits): two im2col columns, a tile of t columns as
- * int16, one channel pair's decoded weights.
+ * shifts. Scratch: ek_conv_cb_s8_buffer_size() = the table + (2 * t + 4) * k bytes, t =
+ * EK_CB_TILE (EK_CB_TILE_4BIT for 4 bits): a tile of t im2col columns as int16, one
+ * channel pair's decoded weights.
  * Twin: reference.conv2d on the decoded weights (ek_conv_cb_s8.c). */
 ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                         const ek_dims *in_dims, const int8_t *input,

@@ -5,13 +5,15 @@
  * (ek_gather, as in ek_conv_s8) two at a time and unpacked into scratch (prep2), then
  * each channel pair's weights are decoded once and run over the whole tile
  * (ek_pair_tile_cb, see ek_pairs.h). k = kh * kw * cin must be a multiple of 4.
- * Scratch: the decode table, two im2col columns, the tile, one channel pair's weights. */
+ * Scratch: the decode table, the tile, one channel pair's decoded weights (4k bytes),
+ * whose room holds the two int8 im2col columns while the tile is gathered: in a first
+ * layer, where the input and the output are both live, every byte counts. */
 #include "ek_im2col.h"
 #include "ek_pairs.h"
 
 int32_t ek_conv_cb_s8_buffer_size(const ek_dims *filter_dims, int32_t bits) {
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c;
-    return ek_cb_table_bytes(bits) + 2 * k + 2 * ek_cb_tile(bits) * k + ek_pair_cb_wbuf_bytes(k);
+    return ek_cb_table_bytes(bits) + 2 * ek_cb_tile(bits) * k + ek_pair_cb_wbuf_bytes(k);
 }
 
 /* output pixels px .. px + n - 1 into the tile xt, in pairs (col: two columns) */
@@ -40,9 +42,9 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
     ek_cb_lut_init(&lut, filter, (int32_t *)ctx->buf);
     const int mode = ek_rq_mode(q->shift, cout, p->act_min, p->act_max);
     const int32_t tile = ek_cb_tile(filter->bits);
-    int8_t *col = (int8_t *)ctx->buf + ek_cb_table_bytes(filter->bits);
-    int32_t *xt = (int32_t *)(col + 2 * k);   /* k % 4 == 0: word aligned */
+    int32_t *xt = (int32_t *)((int8_t *)ctx->buf + ek_cb_table_bytes(filter->bits));
     int32_t *wbuf = xt + tile / 2 * k;
+    int8_t *col = (int8_t *)wbuf;   /* 2k bytes of wbuf's 4k, free until decoding */
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         int8_t *y = output + (int64_t)b * pixels * cout;

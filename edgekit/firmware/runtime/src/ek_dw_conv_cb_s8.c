@@ -21,17 +21,21 @@ int32_t ek_dw_conv_cb_s8_buffer_size(const ek_conv_params *p, const ek_dims *in_
            filter_dims->h * filter_dims->w * filter_dims->c;
 }
 
-/* Per group of 4 channels a byte-aligned stream, per tap two units (c0, c2), (c1, c3)
- * of 2b bits: one int8 word of the grouped layout, byte [g][t][k] = filter[t][4g + k].
- * Once per call: one copy for every bit width. */
-static void decode(const ek_cb_lut *l, int32_t n_taps, int32_t cout, int32_t *w) {
-    const int b = (int)l->bits;
+/* The filter of cb into w: per group of 4 channels a byte-aligned stream, per tap two
+ * units (c0, c2), (c1, c3) of 2b bits, one int8 word of the grouped layout, byte
+ * [g][t][k] = filter[t][4g + k]. table: scratch for the decode table. Once per call: one
+ * copy for every bit width, its frame gone before the int8 kernel's. */
+static EK_COLD void decode(const ek_codebook *cb, int32_t n_taps, int32_t cout, int32_t *table,
+                           int32_t *w) {
+    ek_cb_lut l;
+    ek_cb_lut_init(&l, cb, table);
+    const int b = (int)l.bits;
     const int32_t stride = (n_taps * 4 * b + 7) / 8;   /* bytes per channel group */
     for (int32_t c = 0; c < cout; c += 4) {
-        const uint8_t *s = l->index + (c / 4) * stride;
+        const uint8_t *s = l.index + (c / 4) * stride;
         for (int32_t t = 0; t < n_taps; t++) {
             const uint32_t g = ek_cb_bits_at(s, (uint32_t)t * 4 * b);
-            *w++ = ek_cb_s8x4(ek_cb_unit(g, l->table, b, 0), ek_cb_unit(g, l->table, b, 1));
+            *w++ = ek_cb_s8x4(ek_cb_unit(g, l.table, b, 0), ek_cb_unit(g, l.table, b, 1));
         }
     }
 }
@@ -49,8 +53,6 @@ ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, co
         return EK_ARG_ERROR;
     const ek_ctx head = {ctx->buf, head_bytes(p, in, fd, in_place, filter->bits)};
     int32_t *w = (int32_t *)((int8_t *)ctx->buf + head.size);
-    ek_cb_lut lut;
-    ek_cb_lut_init(&lut, filter, (int32_t *)ctx->buf);
-    decode(&lut, n_taps, cout, w);
+    decode(filter, n_taps, cout, (int32_t *)ctx->buf, w);
     return ek_dw_conv_s8(p, q, &head, in, input, fd, (const int8_t *)w, eb, out, output);
 }
