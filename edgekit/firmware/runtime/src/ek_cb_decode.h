@@ -39,15 +39,15 @@ static inline int32_t ek_cb_table_bytes(int32_t bits) {
     return 4 * (bits == 4 ? 16 : 1 << (2 * bits));
 }
 
-/* The table of cb built in mem (ek_cb_table_bytes(cb->bits), word aligned); 0 when cb is
- * NULL or its bit width is outside 1..4. In ek_cb_decode.c. */
-int ek_cb_lut_init(ek_cb_lut *l, const ek_codebook *cb, int32_t *mem);
+/* The table of cb (ek_cb_ok) built in mem (ek_cb_table_bytes(cb->bits), word aligned).
+ * In ek_cb_decode.c. */
+void ek_cb_lut_init(ek_cb_lut *l, const ek_codebook *cb, int32_t *mem);
 
 /* 1 when cb is usable (not NULL, 1-4 bits) */
 static inline int ek_cb_ok(const ek_codebook *cb) { return cb && cb->bits >= 1 && cb->bits <= 4; }
 
-/* unit j of g (2b bits each, LSB first) as an int16-pair word; b is a constant at each
- * call site */
+/* unit j of g (2b bits each, LSB first) as an int16-pair word; b is a constant in the
+ * hot decoder (ek_pairs.c decode_pair), which then has no shift or mask to compute */
 static inline __attribute__((always_inline)) int32_t ek_cb_unit(uint32_t g, const int32_t *t,
                                                                 const int b, int j) {
     if (b <= 3) return t[(g >> (2 * b * j)) & ((1u << (2 * b)) - 1)];
@@ -64,15 +64,5 @@ static inline int32_t ek_cb_s8x4(int32_t even, int32_t odd) {
 static inline uint32_t ek_cb_bits_at(const uint8_t *s, uint32_t pos) {
     return ek_load_u32(s + (pos >> 3)) >> (pos & 7);
 }
-
-/* Calls body(b) with the bit width as a constant (1..4): each width gets its own copy
- * of the decoder, with the shifts and masks folded. */
-#define EK_CB_BY_BITS(bits, body)      \
-    switch (bits) {                    \
-    case 1: body(1); break;            \
-    case 2: body(2); break;            \
-    case 3: body(3); break;            \
-    default: body(4); break;           \
-    }
 
 #endif

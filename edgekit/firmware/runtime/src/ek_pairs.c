@@ -182,11 +182,14 @@ decode_rows(const uint8_t *s, const int32_t *t, const int b, int32_t k, const in
                          t, b, pair, w);
 }
 
-/* a channel pair, one copy per bit width (the hot decoder) */
+/* a channel pair: the hot decoder, one copy per bit width (shifts and masks folded) */
 static void decode_pair(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
-#define EK_DECODE_PAIR(B) decode_rows(s, l->table, B, k, 1, w)
-    EK_CB_BY_BITS(l->bits, EK_DECODE_PAIR)
-#undef EK_DECODE_PAIR
+    switch (l->bits) {
+    case 1: decode_rows(s, l->table, 1, k, 1, w); break;
+    case 2: decode_rows(s, l->table, 2, k, 1, w); break;
+    case 3: decode_rows(s, l->table, 3, k, 1, w); break;
+    default: decode_rows(s, l->table, 4, k, 1, w); break;
+    }
 }
 
 /* the odd last row, once per tile: one copy for every width */
@@ -201,9 +204,12 @@ static EK_COLD int8_t finish_any(int32_t acc, int32_t m, int32_t s, const ek_con
 }
 
 /* one output: mode EK_RQ_ANY (finish_any) or EK_RQ_RIGHT (ek_finish_r, no clamp), a
- * constant */
-#define EK_TILE_FINISH(acc, m, s)                                                        \
-    (mode == EK_RQ_ANY ? finish_any(acc, m, s, p) : ek_finish_r(acc, m, ~(s), off2p1, 0, 0, 0))
+ * constant; off2p1 = 2 * output_offset + 1 */
+static inline __attribute__((always_inline)) int8_t
+tile_finish(int32_t acc, int32_t m, int32_t s, const ek_conv_params *p, int32_t off2p1,
+            const int mode) {
+    return mode == EK_RQ_ANY ? finish_any(acc, m, s, p) : ek_finish_r(acc, m, ~s, off2p1, 0, 0, 0);
+}
 
 /* channels oc and, if two, oc + 1 (weights decoded in wbuf) for the tile's n vectors;
  * mode (EK_RQ_ANY or EK_RQ_RIGHT, no clamp) is a constant */
@@ -221,11 +227,11 @@ tile_channels(const int32_t *xt, int32_t n, const int32_t *wbuf, const int32_t *
         int32_t acc[4] = {b0, b1, b0, b1};
         dot2x2_cb(xt, wbuf, k, mode != EK_RQ_ANY, acc);   /* the ANY copy: for size */
         int8_t *y0 = y + (int64_t)j * cout + oc;
-        y0[0] = EK_TILE_FINISH(acc[0], m0, s0);
-        if (two) y0[1] = EK_TILE_FINISH(acc[1], m1, s1);
+        y0[0] = tile_finish(acc[0], m0, s0, p, off2p1, mode);
+        if (two) y0[1] = tile_finish(acc[1], m1, s1, p, off2p1, mode);
         if (j + 1 == n) break;
-        y0[cout] = EK_TILE_FINISH(acc[2], m0, s0);
-        if (two) y0[cout + 1] = EK_TILE_FINISH(acc[3], m1, s1);
+        y0[cout] = tile_finish(acc[2], m0, s0, p, off2p1, mode);
+        if (two) y0[cout + 1] = tile_finish(acc[3], m1, s1, p, off2p1, mode);
     }
 }
 
