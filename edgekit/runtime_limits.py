@@ -17,3 +17,5 @@ def _c_define(name: str) -> int:
 
 
 DW_MAX_TAPS = _c_define("EK_DW_MAX_TAPS")   # taps of a grouped (in-place / codebook) depthwise filter
+CB_TILE = _c_define("EK_CB_TILE")           # output pixels per tile of the codebook convolutions
+CB_TILE_4BIT = _c_define("EK_CB_TILE_4BIT") # the same with 4-bit codes

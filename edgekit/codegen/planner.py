@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from edgekit.compress.codebook import deployed_codebooks
+from edgekit.compress.codebook import Codebook, deployed_codebooks
 from edgekit.ir import Graph, Node
-from edgekit.runtime_limits import DW_MAX_TAPS
+from edgekit.runtime_limits import CB_TILE, CB_TILE_4BIT, DW_MAX_TAPS
 
 ALIGN = 4
 
@@ -69,14 +69,14 @@ def can_run_in_place(node: Node, graph: Graph) -> bool:
     return is_pointwise(node, graph) and y.shape[3] <= x.shape[3]
 
 
-def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: bool = False) -> int:
-    """codebook: the layer deploys as a codebook (compress.codebook.deployed_codebooks)."""
+def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: Codebook | None = None) -> int:
+    """The kernel's *_buffer_size() (ek_nn.h). codebook: the layer's, when it deploys as
+    one (compress.codebook.deployed_codebooks): the *_cb_s8 kernels' scratch."""
+    if codebook is not None:
+        return _codebook_scratch(node, graph, in_place, codebook)
     x, y = graph.tensor(node.inputs[0]), graph.tensor(node.outputs[0])
     if is_pointwise(node, graph):
         return 4 * x.shape[3] + y.shape[3]                  # 2 pixels as int16 + 1 output pixel
-    if node.op == "FullyConnected" and codebook:
-        w = graph.tensor(node.inputs[1]).shape              # runs as a 1x1 conv: same scratch
-        return 4 * w[1] + w[0]
     if node.op == "Conv2D":
         w = graph.tensor(node.inputs[1]).shape
         return 6 * w[1] * w[2] * w[3]                       # 2 im2col columns + int16 copies
@@ -84,6 +84,23 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: bool = Fal
         ring = (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3] if in_place else 0
         return ring + x.shape[3]
     return 0
+
+
+def _codebook_scratch(node: Node, graph: Graph, in_place: bool, cb: Codebook) -> int:
+    """The decode table, then: conv / 1x1 conv / FC (a 1x1 conv over its rows): a tile of
+    int16 pixels (or im2col columns) and one channel pair's weights; depthwise: the int8
+    kernel's scratch (which the table shares), then the filter."""
+    w = graph.tensor(node.inputs[1]).shape
+    table = 4 * len(cb.table())                            # int32 words
+    tile = CB_TILE_4BIT if cb.bits == 4 else CB_TILE
+    if node.op == "DepthwiseConv2D":
+        return _align(max(scratch_bytes(node, graph, in_place), table)) + w[1] * w[2] * w[3]
+    if node.op == "Conv2D" and not is_pointwise(node, graph):
+        k = w[1] * w[2] * w[3]                              # the im2col columns sit in the
+        return table + (2 * tile + 4) * k                   # channel pair's room until decoding
+    cin = w[-1]
+    pixels = graph.tensor(node.inputs[0]).size // cin
+    return table + (2 * min(tile, pixels + pixels % 2) + 4) * cin
 
 
 def plan_memory(graph: Graph, allow_in_place: bool = True, codebooks: dict | None = None) -> Plan:
@@ -124,7 +141,7 @@ def plan_memory(graph: Graph, allow_in_place: bool = True, codebooks: dict | Non
             group[out] = b
         else:
             new_buffer(out, i)
-        s = scratch_bytes(n, graph, alias, n.name in codebooks)
+        s = scratch_bytes(n, graph, alias, codebooks.get(n.name))
         if s:
             scratch[n.name] = s
             key = f"scratch:{n.name}"

@@ -5,13 +5,15 @@ by all its output channels (each channel keeps its own float scale, so the int8 
 an ordinary per-channel TFLite model). Flash holds, per layer:
 - the codes: 2^b int8 values (unused entries 0);
 - the indices, bit-packed LSB first, in "units" of two indices (a | c << b, 2b bits)
-  ordered as the kernel consumes them (see index_units), plus 3 zero bytes of padding so
+  ordered as the kernel consumes them (see index_streams), plus 3 zero bytes of padding so
   the kernels may always load 32 bits.
-Each kernel call expands the codes into a decode table of at most 16 words on its stack
-(ek_cb_lut_init; table() here): for b <= 2, 4^b entries, entry (a | c << b) = code[a] in
-the low int16 and code[c] in the high int16 (one lookup gives the two int16 lanes SMLAD
-wants); for b >= 3, 2^b entries code[i]. Storing the codes rather than that table saves
-up to 60 bytes per layer, about 7 % of the weight bytes at 13x on kws_ref_model.
+Each kernel call expands the codes into a decode table of at most 64 words in its
+scratch (ek_cb_lut_init; table() here): for b <= 3, 4^b entries, entry (a | c << b) =
+code[a] in the low int16 and code[c] in the high int16 (one lookup gives the two int16
+lanes SMLAD wants); for b = 4, 16 entries code[i] (4^4 entries would take 1 KB of RAM).
+Storing the codes rather than that table saves up to 248 bytes per layer. The kernels
+decode each block of weights once through it into scratch (a channel pair, or a whole
+depthwise filter) and reuse it for many output pixels.
 
 Unit order per kernel family (ek_nn.h):
 - conv / 1x1 conv / fully connected ("pairs" layout, k = kh*kw*cin, or cin for a fully
@@ -63,7 +65,7 @@ class Codebook:
     def table(self) -> np.ndarray:
         """The decode table a kernel builds from stored() (int32), as in the module doc."""
         codes = self.stored().astype(np.int64)
-        if self.bits <= 2:
+        if self.bits <= 3:
             n = 1 << self.bits
             a, c = np.arange(n * n) % n, np.arange(n * n) // n
             return ((codes[a] & 0xFFFF) | (codes[c] << 16)).astype(np.int64).astype(np.int32)

@@ -18,7 +18,7 @@ from edgekit.codegen.emit import generate
 from edgekit.ir import QuantParams, Tensor
 from edgekit.ir.builder import GraphBuilder
 from edgekit.ir.ops import same_pads
-from edgekit.quant.reference import run_int8
+from edgekit.quant.reference import requant_params, run_int8
 from edgekit.toolchain.cbuild import build, run_batch
 from tests.conftest import assert_identical
 
@@ -193,16 +193,16 @@ def test_add_softmax_pad_chain(seed):
     _run_both(g.verify(), rng)
 
 
-def _with_codebook(g, rng, bits):
-    """The graph with its filter replaced by values from a random codebook of 2^(bits-1)+1
-    .. 2^bits int8 codes (all of them used), as `edgekit compress` produces."""
+def _with_codebook(g, rng, bits, name="w"):
+    """The graph with filter `name` replaced by values from a random codebook of
+    2^(bits-1)+1 .. 2^bits int8 codes (all of them used), as `edgekit compress` produces."""
     k = int(rng.integers((1 << (bits - 1)) + 1, (1 << bits) + 1))
     codes = rng.choice(np.arange(-127, 128), size=k, replace=False).astype(np.int8)
-    t = g.tensor("w")
+    t = g.tensor(name)
     sel = rng.integers(0, k, t.data.size)
     sel[:k] = np.arange(k)
     w = codes[sel].reshape(t.shape)
-    return g.replace(tensors={**g.tensors, "w": Tensor("w", t.shape, "int8", w, t.quant)})
+    return g.replace(tensors={**g.tensors, name: Tensor(name, t.shape, "int8", w, t.quant)})
 
 
 @pytest.mark.parametrize("board", ["host", "mps2-an386", "mps2-an385"])
@@ -235,3 +235,105 @@ def test_codebook_depthwise_kernel(bits, board):
         src = generate(g, "k").files["k.c"]
         assert "ek_dw_conv_cb_s8" in src and f", {bits}}};" in src
         _run_both(g, rng, n=3, board=board)
+
+
+# ---- codebook tiles: every requantization path, odd channels and pixels, 1-4 bits -------
+
+def _rq_mode(g, node) -> str:
+    """The requantization path the C kernels take for a layer (ek_rq_mode): 'any' (a shift
+    above -2), 'clamp' (an activation range narrower than int8) or 'right'."""
+    x, w, y = (g.tensor(node.inputs[0]), g.tensor(node.inputs[1]), g.tensor(node.outputs[0]))
+    rq = requant_params(x, w, y, node.attr("activation", "none"))
+    if (np.asarray(rq.shift) > -2).any():
+        return "any"
+    return "clamp" if rq.act_min > -128 or rq.act_max < 127 else "right"
+
+
+def _out_quant(rng, mode, in_scale, w_scale):
+    """An output quantization and activation that give requantization `mode`."""
+    if mode == "any":          # effective multipliers around 1: shifts of 0..2, left ones
+        scale = in_scale * float(np.mean(w_scale)) * float(rng.uniform(0.5, 2))
+        return QuantParams.make(scale, int(rng.integers(-128, 128))), str(rng.choice(["none", "relu"]))
+    # in_scale * w_scale / scale <= 0.2 * 0.05 / 0.05 = 1/5: every shift <= -2
+    q = QuantParams.make(float(rng.uniform(0.05, 0.2)),
+                         -128 if mode == "right" else int(rng.integers(-100, 60)))
+    return q, str(rng.choice(["none", "relu"]) if mode == "right" else rng.choice(["relu", "relu6"]))
+
+
+def _cb_layer(b, rng, op, name, x, wshape, mode, **attrs):
+    """A conv-like layer with random per-channel weights (codes set later), bias and the
+    output quantization of `mode`."""
+    cout = wshape[0] if op != "DepthwiseConv2D" else wshape[3]
+    wq = rng.integers(-127, 128, wshape).astype(np.int8)
+    ws = rng.uniform(0.001, 0.05, cout).astype(np.float32)
+    b.tensors[name] = Tensor(name, wshape, "int8", wq, QuantParams.make(ws, 0, 0 if op != "DepthwiseConv2D" else 3))
+    bias = b.const(name + "_b", rng.integers(-5000, 5000, cout).astype(np.int32))
+    q, act = _out_quant(rng, mode, float(b.tensors[x].quant.scale[0]), ws)
+    y = b.node(op, name + "_y", [x, name, bias], activation=act, **attrs)
+    b.tensors[y] = Tensor(y, b.shape(y), "int8", None, q)
+    return y
+
+
+def _cb_chain(rng, mode, odd):
+    """conv (k = kh * kw * cin % 4 == 0, random stride and padding) -> depthwise (3x3 in
+    place, or a random kernel and stride) -> 1x1 conv (any cout: odd counts, in place or
+    not), every layer taking requantization `mode`; odd: odd pixel counts."""
+    h, w = (int(v) for v in rng.integers(4, 12, 2))
+    if odd:
+        h, w = h | 1, w | 1
+    cin = int(rng.choice([1, 2, 3, 4, 8]))
+    kh, kw = 1, 1
+    while (kh * kw * cin) % 4 or kh * kw == 1:     # the im2col kernel, not the 1x1 one
+        kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+    c1 = 4 * int(rng.integers(2, 5))               # depthwise codebooks: channels in fours
+    c2 = int(rng.integers(2, c1 + 4))              # every filter holds >= 16 weights (codes)
+    stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, cin))
+    b.tensors[x] = Tensor(x, (1, h, w, cin), "int8", None, _q(rng))
+    pads = (*same_pads(h, kh, stride[0]), *same_pads(w, kw, stride[1])) if rng.integers(0, 2) else (0, 0, 0, 0)
+    y = _cb_layer(b, rng, "Conv2D", "c", x, (c1, kh, kw, cin), mode, stride=stride, pads=pads)
+    oh, ow = b.shape(y)[1:3]
+    dk, ds = ((3, 3), (1, 1)) if rng.integers(0, 2) else (tuple(int(v) for v in rng.integers(2, 4, 2)),
+                                                       tuple(int(v) for v in rng.integers(1, 3, 2)))
+    dpads = (*same_pads(oh, dk[0], ds[0]), *same_pads(ow, dk[1], ds[1]))
+    y = _cb_layer(b, rng, "DepthwiseConv2D", "d", y, (1, *dk, c1), mode, stride=ds, pads=dpads,
+                  depth_multiplier=1)
+    y = _cb_layer(b, rng, "Conv2D", "p", y, (c2, 1, 1, c1), mode)
+    return b.build([y])
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386", "mps2-an385"])
+@pytest.mark.parametrize("mode", ["right", "clamp", "any"])
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_codebook_tiles(bits, mode, board):
+    """The codebook kernels' blocks (ek_pair_tile_cb's tiles with partial and odd tails,
+    odd last channels, the decoded depthwise filter in and out of place) on random chains,
+    for each bit width and requantization path (ek_finish_r, + the SIMD clamp, ek_finish),
+    on the host (plain C), the M4 (SIMD) and the M3 (plain C): == the NumPy twin."""
+    rng = np.random.default_rng(900 + 10 * bits + ["right", "clamp", "any"].index(mode))
+    g = _cb_chain(rng, mode, odd=bits % 2 == 1)
+    for name in ("c", "d", "p"):
+        g = _with_codebook(g, rng, bits, name)
+    assert [_rq_mode(g, n) for n in g.nodes] == [mode] * 3
+    src = generate(g, "k").files["k.c"]
+    assert all(k in src for k in ("ek_conv_cb_s8(", "ek_dw_conv_cb_s8(", "ek_conv_1x1_cb_s8("))
+    _run_both(g, rng, n=3, board=board)
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386"])
+@pytest.mark.parametrize("bits", [1, 2, 3, 4])
+def test_codebook_fully_connected(bits, board):
+    """A fully connected codebook layer runs as a 1x1 conv over its rows (tiles shorter
+    than EK_CB_TILE: 1, 2 or 3 rows; an odd output count) == the NumPy twin."""
+    rng = np.random.default_rng(950 + bits)
+    rows, cin, cout = int(rng.integers(1, 4)), 4 * int(rng.integers(1, 6)), 2 * int(rng.integers(2, 8)) + 1
+    b = GraphBuilder("k")
+    x = b.input("x", (1, rows, cin))
+    wq = rng.integers(-127, 128, (cout, cin)).astype(np.int8)
+    b.tensors["w"] = Tensor("w", (cout, cin), "int8", wq, QuantParams.make(rng.uniform(0.001, 0.05), 0))
+    y = b.node("FullyConnected", "fc", [x, "w", b.const("b", rng.integers(-3000, 3000, cout).astype(np.int32))],
+               activation="relu", keep_dims=True)
+    g = _with_codebook(_quantize_graph(b, rng, [y]), rng, bits)
+    assert "ek_conv_1x1_cb_s8(" in generate(g, "k").files["k.c"]
+    _run_both(g, rng, n=3, board=board)

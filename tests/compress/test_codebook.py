@@ -33,14 +33,14 @@ def test_table_lanes(codes):
     t = cb.table().astype(np.int64)
     n = 1 << cb.bits
     for a in range(len(codes)):
-        if cb.bits <= 2:
+        if cb.bits <= 3:
             for c in range(len(codes)):
                 e = t[a | (c << cb.bits)]
                 lo, hi = ((e & 0xFFFF) ^ 0x8000) - 0x8000, e >> 16
                 assert (lo, hi) == (codes[a], codes[c])
         else:
             assert t[a] == codes[a]
-    assert len(t) == (n * n if cb.bits <= 2 else n)
+    assert len(t) == (n * n if cb.bits <= 3 else n)
 
 
 def test_codebook_of_weights_and_bytes():

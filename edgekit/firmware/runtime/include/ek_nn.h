@@ -77,23 +77,46 @@ int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_di
  * results are those of the same kernel on the decoded int8 filter. Layouts: edgekit/
  * compress/codebook.py. index: streams per channel pair (conv) / group of 4 channels
  * (depthwise) / row (FC), each starting on a byte boundary, plus 3 bytes of padding. Each
- * call expands the codes into a 64-byte decode table on its stack (ek_cb_lut). */
+ * call expands the codes into a decode table in its scratch, and decodes each block of
+ * weights once into scratch, reused by many output pixels. */
 typedef struct {
     const uint8_t *index;
     const int8_t *codes;
     int32_t bits;
 } ek_codebook;
 
-/* ek_conv_s8 / ek_conv_1x1_s8 with codebook weights; k = kh * kw * cin must be a
- * multiple of 4; same scratch as their int8 versions. */
+/* Output pixels per tile of the codebook convolutions: each channel pair's weights are
+ * decoded once per tile. 4-bit codes take two table lookups a unit (the one-lookup table
+ * would take 1 KB), so their tiles are longer; their 16-word table leaves the room.
+ * edgekit's code generator reads these lines (edgekit/runtime_limits.py). Even. */
+#define EK_CB_TILE 8
+#define EK_CB_TILE_4BIT 10
+
+/* Scratch of the codebook kernels starts with the decode table of the layer's codes:
+ * 4 * 4^bits bytes for 1-3 bits, 64 for 4 (ek_cb_decode.h). */
+
+/* ek_conv_s8 with codebook weights; k = kh * kw * cin must be a multiple of 4; any
+ * shifts. Scratch: ek_conv_cb_s8_buffer_size() = the table + (2 * t + 4) * k bytes, t =
+ * EK_CB_TILE (EK_CB_TILE_4BIT for 4 bits): a tile of t im2col columns as int16, one
+ * channel pair's decoded weights.
+ * Twin: reference.conv2d on the decoded weights (ek_conv_cb_s8.c). */
 ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                         const ek_dims *in_dims, const int8_t *input,
                         const ek_dims *filter_dims, const ek_codebook *filter,
                         const int32_t *eff_bias, const ek_dims *out_dims, int8_t *output);
+int32_t ek_conv_cb_s8_buffer_size(const ek_dims *filter_dims, int32_t bits);
+
+/* ek_conv_1x1_s8 with codebook weights; cin must be a multiple of 4; any shifts; in place
+ * when cout <= cin. Scratch: ek_conv_1x1_cb_s8_buffer_size() = the table + (2 * t + 4) *
+ * cin bytes, t = EK_CB_TILE (EK_CB_TILE_4BIT for 4 bits), or the pixel count rounded up
+ * to even when smaller: a tile of t pixels as int16, one channel pair's decoded weights.
+ * Twin: reference.conv2d with a 1x1 filter, on the decoded weights (ek_conv_1x1_cb_s8.c). */
 ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                             const ek_dims *in_dims, const int8_t *input,
                             const ek_codebook *filter, const int32_t *eff_bias,
                             const ek_dims *out_dims, int8_t *output);
+int32_t ek_conv_1x1_cb_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims,
+                                      int32_t bits);
 
 /* Most taps (kh * kw) of a depthwise filter in the grouped layout, in place and in the
  * codebook kernel (the kernel keeps a pointer per tap on its stack). edgekit's code
@@ -115,12 +138,17 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
 int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in_dims,
                                   const ek_dims *filter_dims, int in_place);
 
-/* ek_dw_conv_s8 with codebook weights: depth multiplier 1, cout % 4 == 0, <= EK_DW_MAX_TAPS taps;
- * same scratch and in-place rule. */
+/* ek_dw_conv_s8 with codebook weights: depth multiplier 1, cout % 4 == 0, <= EK_DW_MAX_TAPS
+ * taps; the same in-place rule. Scratch: ek_dw_conv_cb_s8_buffer_size() = the int8
+ * kernel's or the table, whichever is larger (the table is done with before the int8
+ * kernel starts), rounded up to 4, + kh * kw * cout bytes (the filter, decoded once).
+ * Twin: reference.depthwise_conv2d on the decoded weights (ek_dw_conv_cb_s8.c). */
 ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                            const ek_dims *in_dims, const int8_t *input,
                            const ek_dims *filter_dims, const ek_codebook *filter,
                            const int32_t *eff_bias, const ek_dims *out_dims, int8_t *output);
+int32_t ek_dw_conv_cb_s8_buffer_size(const ek_conv_params *p, const ek_dims *in_dims,
+                                     const ek_dims *filter_dims, int in_place, int32_t bits);
 
 /* Fully connected: rows = in_elems / filter_cols; filter [cout, cols]; per-tensor or
  * per-channel quantization (q->multiplier has cout entries either way). */

@@ -17,29 +17,25 @@ int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_di
     return 4 * in_dims->c + out_dims->c;
 }
 
-/* either weight form: int8 filter, or codebook cb (which always takes the pair path);
- * pair: the pair block of that form. Inlined into each entry point, where pair is a
- * constant: int8-only builds do not link the codebook decoder (--gc-sections). */
-static inline __attribute__((always_inline)) ek_status
-conv_1x1(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
-         const int8_t *input, const int8_t *filter, const ek_cb_lut *cb, ek_pair_fn pair,
-         const int32_t *eff_bias, const ek_dims *out, int8_t *output) {
+ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                         const ek_dims *in, const int8_t *input,
+                         const int8_t *filter, const int32_t *eff_bias,
+                         const ek_dims *out, int8_t *output) {
     const int32_t cin = in->c, cout = out->c;
     const int32_t pixels = in->n * in->h * in->w;
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
-        (cb && cin % 4) ||
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
     const int rs = ek_right_shifts(q->shift, cout);
-    if (cb || (cin % 4 == 0 && rs)) {
+    if (cin % 4 == 0 && rs) {
         int32_t *xb = (int32_t *)ctx->buf;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
             const int last = px + 1 == pixels;
             prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
-            pair(xb, cb ? (const void *)cb : (const void *)filter, eff_bias, q, p, cin, cout, y0,
-                 last ? 0 : y0 + cout);
+            ek_pair_outputs(xb, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
+                            cin, cout, y0, last ? 0 : y0 + cout);
         }
         return EK_OK;
     }
@@ -50,21 +46,4 @@ conv_1x1(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, c
         ek_copy(output + (int64_t)px * cout, tmp, cout);
     }
     return EK_OK;
-}
-
-ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                         const ek_dims *in, const int8_t *input,
-                         const int8_t *filter, const int32_t *eff_bias,
-                         const ek_dims *out, int8_t *output) {
-    return conv_1x1(p, q, ctx, in, input, filter, 0, pair_int8, eff_bias, out, output);
-}
-
-/* Codebook weights (ek_codebook): the same pixel pairs, weights decoded on the fly. */
-ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                            const ek_dims *in, const int8_t *input,
-                            const ek_codebook *filter, const int32_t *eff_bias,
-                            const ek_dims *out, int8_t *output) {
-    ek_cb_lut lut;
-    if (!ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
-    return conv_1x1(p, q, ctx, in, input, 0, &lut, pair_cb, eff_bias, out, output);
 }

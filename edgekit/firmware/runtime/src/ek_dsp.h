@@ -1,9 +1,10 @@
 /* DSP-extension intrinsics (SXTB16, SMLAD, SMLABB/SMLATT) under __ARM_FEATURE_DSP,
- * and the int8 dot products built on them, with their plain C path. */
+ * and the int8 dot products and the byte clamp built on them, with their plain C path. */
 #ifndef EK_DSP_H
 #define EK_DSP_H
 
 #include <stdint.h>
+#include "ek_fixedpoint.h"
 
 /* ---- dot products (conv, 1x1 conv) ------------------------------------------------
  * DSP path: SXTB16 unpacks bytes 0,2 (and, rotated, 1,3) of a word into two int16
@@ -17,10 +18,32 @@ static inline int32_t ek_smlad(int32_t a, int32_t b, int32_t acc) { int32_t r; _
 static inline int32_t ek_smlabb(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
 static inline int32_t ek_smlatt(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
 static inline int32_t ek_load32(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
+/* a = p[0], b = p[1], p += 2 (p: const int32_t *, word aligned): one LDRD with writeback,
+ * which GCC does not pick by itself when registers run short. The "m" operand tells it
+ * the memory read. */
+#define EK_LDRD_INC(p, a, b) \
+    __asm("ldrd %0, %1, [%2], #8" : "=r"(a), "=r"(b), "+r"(p) : "m"(*(const int32_t(*)[2])(p)))
 /* Between the steps of an unrolled inner loop: keeps GCC's scheduler from hoisting every
  * load to the top, which runs out of registers and spills them to the stack. */
 #define EK_SCHED_BARRIER() __asm volatile("" ::: "memory")
 #endif
+
+/* y[i] = clamp(y[i], lo, hi) for n bytes, lo and hi in [-128, 127]: on Cortex-M4/M7 four
+ * at a time (SSUB8 sets a flag per byte lane, SEL picks by it: max, then min) */
+static inline void ek_clamp_s8(int8_t *y, int32_t n, int32_t lo, int32_t hi) {
+    int32_t i = 0;
+#if defined(__ARM_FEATURE_DSP)
+    const uint32_t lo4 = 0x01010101u * (uint8_t)lo, hi4 = 0x01010101u * (uint8_t)hi;
+    for (; i + 4 <= n; i += 4) {
+        uint32_t v, t;
+        memcpy(&v, y + i, 4);
+        __asm("ssub8 %1, %0, %2\n\tsel %0, %0, %2\n\tssub8 %1, %0, %3\n\tsel %0, %3, %0"
+              : "+r"(v), "=&r"(t) : "r"(lo4), "r"(hi4) : "cc");
+        memcpy(y + i, &v, 4);
+    }
+#endif
+    for (; i < n; i++) y[i] = (int8_t)EK_CLAMP(y[i], lo, hi);
+}
 
 /* sum_i x[i] * w[i] */
 static inline int32_t ek_dot_s8(const int8_t *x, const int8_t *w, int32_t n) {

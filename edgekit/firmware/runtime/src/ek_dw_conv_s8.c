@@ -13,8 +13,8 @@
  * the ones at or above y have been overwritten by then, so the kernel saves each original
  * row into a ring of pad_top + 1 rows (scratch) just before overwriting it. This is what
  * lets a whole DS-CNN block run in one activation buffer (TinyEngine-style). */
+#include "ek_nn.h"
 #include "ek_fixedpoint.h"
-#include "ek_cb_decode.h"
 #include "ek_copy.h"
 #include "ek_dsp.h"
 
@@ -104,56 +104,6 @@ static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_
     }
 }
 
-/* Codebook weights (ek_codebook; grouped layout only): per group of 4 channels a
- * byte-aligned stream, per tap two units (c0, c2), (c1, c3) of 2b bits. On Cortex-M4/M7
- * each unit is one int16-pair word, the same lanes SXTB16 makes of an int8 weight word. */
-static inline __attribute__((always_inline)) void
-pixel_cb_b(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w, const int32_t *eb,
-           const ek_quant_params *q, const ek_conv_params *p, int32_t cout, int rs,
-           const int b, int8_t *yp) {
-    const int32_t *t = w->table;
-    const int32_t stride = (n_taps * 4 * b + 7) / 8;   /* bytes per channel group */
-    const int32_t off2p1 = 2 * p->output_offset + 1;
-    for (int32_t c = 0; c < cout; c += 4) {
-        const uint8_t *ip = w->index + (c / 4) * stride;
-        int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
-        for (int32_t k = 0; k < n_taps; k++) {
-            const uint32_t pos = (uint32_t)k * 4 * b;
-            const uint32_t g = ek_load_u32(ip + (pos >> 3)) >> (pos & 7);
-#if defined(__ARM_FEATURE_DSP)
-            const int32_t we = ek_cb_unit(g, t, b, 0), wo = ek_cb_unit(g, t, b, 1);
-            const int32_t xv = ek_load32(taps[k] + c);
-            const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);
-            a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);
-            a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);
-#else
-            const int8_t *x = taps[k] + c;   /* channel j's index sits at 2 * (j & 1) + (j >> 1) */
-            const uint32_t m = (1u << b) - 1;
-            a0 += x[0] * ek_cb_code(t, b, g & m);
-            a2 += x[2] * ek_cb_code(t, b, (g >> b) & m);
-            a1 += x[1] * ek_cb_code(t, b, (g >> (2 * b)) & m);
-            a3 += x[3] * ek_cb_code(t, b, (g >> (3 * b)) & m);
-#endif
-        }
-        const int32_t acc[4] = {a0, a1, a2, a3};
-        for (int j = 0; j < 4; j++)
-            yp[c + j] = rs ? ek_finish_r(acc[j], q->multiplier[c + j], ~q->shift[c + j], off2p1,
-                                         p->act_min, p->act_max, 1)
-                           : ek_finish(acc[j], q->multiplier[c + j], q->shift[c + j],
-                                       p->output_offset, p->act_min, p->act_max);
-    }
-}
-
-/* 2-bit indices (one byte per tap) get their own copy, with the bit arithmetic folded */
-static void pixel_cb(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w,
-                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
-                     int32_t cout, int rs, int8_t *yp) {
-    if (w->bits == 2)
-        pixel_cb_b(taps, n_taps, w, eb, q, p, cout, rs, 2, yp);
-    else
-        pixel_cb_b(taps, n_taps, w, eb, q, p, cout, rs, w->bits, yp);
-}
-
 /* kernels with more than EK_DW_MAX_TAPS taps (e.g. micro_speech's 10x8): tap by tap,
  * out of place only */
 static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek_dims *in,
@@ -179,26 +129,15 @@ static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek
             }
 }
 
-/* one output pixel from codebook weights (pixel_cb's signature) */
-typedef void (*dw_cb_fn)(const int8_t *const *taps, int32_t n_taps, const ek_cb_lut *w,
-                         const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
-                         int32_t cout, int rs, int8_t *yp);
-
-/* the kernel for either weight form: int8 filter, or codebook cb (grouped layout) with
- * pixel_cb passed as cb_pixel. Inlined into each entry point, where cb_pixel is a
- * constant: the int8 kernel does not reference the decoder, so int8-only builds do not
- * link it (-ffunction-sections, --gc-sections). */
-static inline __attribute__((always_inline)) ek_status
-dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, const ek_dims *in,
-       const int8_t *input, const ek_dims *fd, const int8_t *filter, const ek_cb_lut *cb,
-       dw_cb_fn cb_pixel, const int32_t *eb, const ek_dims *out, int8_t *output) {
+ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
+                        const ek_dims *in, const int8_t *input,
+                        const ek_dims *fd, const int8_t *filter, const int32_t *eb,
+                        const ek_dims *out, int8_t *output) {
     const int32_t kh = fd->h, kw = fd->w, cin = in->c, cout = out->c;
     const int32_t mult = cout / cin;
     const int32_t row = in->w * cin;
     const int in_place = input == output;
-    if (cb && (!grouped(mult, cout, kh * kw) || fd->c != cout))
-        return EK_ARG_ERROR;
-    if (!cb && kh * kw > EK_DW_MAX_TAPS && !in_place && fd->c == cout && mult * cin == cout) {
+    if (kh * kw > EK_DW_MAX_TAPS && !in_place && fd->c == cout && mult * cin == cout) {
         for (int32_t b = 0; b < in->n; b++)
             dw_large(p, q, in, input + (int64_t)b * in->h * row, fd, filter, eb, out,
                      output + (int64_t)b * out->h * out->w * cout);
@@ -220,8 +159,7 @@ dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, con
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);
-    /* 0: any shifts (per channel, ek_finish); 1: right shifts; 2: and a clamp */
-    const int mode = !ek_right_shifts(qs, cout) ? 0 : ek_needs_clamp(lo, hi) ? 2 : 1;
+    const int mode = ek_rq_mode(qs, cout, lo, hi);
     const int32_t off2p1 = 2 * out_off + 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
@@ -241,11 +179,9 @@ dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, con
                     }
                 }
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
-                if (cb)
-                    cb_pixel(taps, n_taps, cb, eb, q, p, cout, mode != 0, yp);
-                else if (!group || mode == 0)
+                if (!group || mode == EK_RQ_ANY)
                     pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
-                else if (n_taps == 9 && mode == 1)   /* 3x3: taps unrolled */
+                else if (n_taps == 9 && mode == EK_RQ_RIGHT)   /* 3x3: taps unrolled */
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 0, yp);
                 else if (n_taps == 9)
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
@@ -255,20 +191,4 @@ dw_run(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx, con
         }
     }
     return EK_OK;
-}
-
-ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                        const ek_dims *in, const int8_t *input,
-                        const ek_dims *fd, const int8_t *filter, const int32_t *eb,
-                        const ek_dims *out, int8_t *output) {
-    return dw_run(p, q, ctx, in, input, fd, filter, 0, 0, eb, out, output);
-}
-
-ek_status ek_dw_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
-                           const ek_dims *in, const int8_t *input,
-                           const ek_dims *fd, const ek_codebook *filter, const int32_t *eb,
-                           const ek_dims *out, int8_t *output) {
-    ek_cb_lut lut;
-    if (!ek_cb_lut_init(&lut, filter)) return EK_ARG_ERROR;
-    return dw_run(p, q, ctx, in, input, fd, 0, &lut, pixel_cb, eb, out, output);
 }

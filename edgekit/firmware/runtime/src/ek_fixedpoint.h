@@ -108,4 +108,15 @@ static inline int ek_right_shifts(const int8_t *shift, int32_t n) {
 /* 1 when the activation range is narrower than int8 (ek_finish_r's clamp) */
 static inline int ek_needs_clamp(int32_t lo, int32_t hi) { return lo > -128 || hi < 127; }
 
+/* The requantization tail a layer can take: EK_RQ_ANY (ek_finish, any shift),
+ * EK_RQ_RIGHT (ek_finish_r: every shift <= -2), EK_RQ_RIGHT_CLAMP (and a clamp). Kernels
+ * pick it once per call and pass it on as a constant, so each variant compiles without
+ * the others' tests. */
+enum { EK_RQ_ANY, EK_RQ_RIGHT, EK_RQ_RIGHT_CLAMP };
+
+static inline int ek_rq_mode(const int8_t *shift, int32_t n, int32_t lo, int32_t hi) {
+    return !ek_right_shifts(shift, n) ? EK_RQ_ANY : ek_needs_clamp(lo, hi) ? EK_RQ_RIGHT_CLAMP
+                                                                          : EK_RQ_RIGHT;
+}
+
 #endif

@@ -2,13 +2,19 @@
 #include "ek_pairs.h"
 
 #if defined(__ARM_FEATURE_DSP)
-/* one group of 4 values: both vectors (already in registers: x0e, x0o, x1e, x1o) times
- * one 4-byte weight group wv, into a (x0) and b (x1) */
+/* one group of 4 values: both vectors (already in registers: x0e, x0o, x1e, x1o) times one
+ * channel's weights as int16 pairs we (v0, v2), wo (v1, v3), into a (x0) and b (x1) */
+#define EK_PAIR_MAC16(we, wo, a, b)                                              \
+    do {                                                                         \
+        a = ek_smlad(x0e, we, a); a = ek_smlad(x0o, wo, a);                      \
+        b = ek_smlad(x1e, we, b); b = ek_smlad(x1o, wo, b);                      \
+    } while (0)
+
+/* the same for a 4-byte int8 weight group wv, unpacked by SXTB16 */
 #define EK_PAIR_MAC(wv, a, b)                                                    \
     do {                                                                         \
         const int32_t we_ = ek_sxtb16(wv), wo_ = ek_sxtb16_ror8(wv);               \
-        a = ek_smlad(x0e, we_, a); a = ek_smlad(x0o, wo_, a);                    \
-        b = ek_smlad(x1e, we_, b); b = ek_smlad(x1o, wo_, b);                    \
+        EK_PAIR_MAC16(we_, wo_, a, b);                                           \
     } while (0)
 
 /* one group of 4 values for a channel pair (w: 8 bytes) or one channel (4 bytes) */
@@ -38,6 +44,36 @@ static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pai
     }
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
+
+/* one group with decoded codebook weights: a channel pair's 4 words of int16 pairs, fed
+ * straight to SMLAD; x and w advance past the group */
+#define EK_PAIR_GROUP16(x, w)                                                    \
+    do {                                                                         \
+        int32_t x0e, x0o, x1e, x1o, we_, wo_;                                    \
+        EK_LDRD_INC(x, x0e, x0o);                                                \
+        EK_LDRD_INC(x, x1e, x1o);                                                \
+        EK_LDRD_INC(w, we_, wo_);                                                \
+        EK_PAIR_MAC16(we_, wo_, a00, a10);                                       \
+        EK_LDRD_INC(w, we_, wo_);                                                \
+        EK_PAIR_MAC16(we_, wo_, a01, a11);                                       \
+        EK_SCHED_BARRIER();                                                      \
+    } while (0)
+
+/* dot2x2 over a channel pair's decoded codebook weights (ek_pair_tile_cb's wbuf); unroll
+ * (a constant): four groups per iteration, a quarter of the loop overhead */
+static inline __attribute__((always_inline)) void
+dot2x2_cb(const int32_t *x, const int32_t *w, int32_t k, const int unroll, int32_t acc[4]) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const int32_t *const end = x + k;
+    while (unroll && x + 16 <= end) {
+        EK_PAIR_GROUP16(x, w);
+        EK_PAIR_GROUP16(x, w);
+        EK_PAIR_GROUP16(x, w);
+        EK_PAIR_GROUP16(x, w);
+    }
+    while (x < end) EK_PAIR_GROUP16(x, w);
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
 #else
 /* plain C: the same 2 x 2 block over the two int8 vectors; every loaded value feeds two
  * multiply-accumulates */
@@ -58,6 +94,13 @@ static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pai
             }
         }
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+}
+
+/* decoded codebook weights are the int8 pair layout here (decode_rows) */
+static inline void dot2x2_cb(const int32_t *x, const int32_t *w, int32_t k, const int unroll,
+                             int32_t acc[4]) {
+    (void)unroll;
+    dot2x2(x, (const int8_t *)w, k, 1, acc);
 }
 #endif
 
@@ -101,109 +144,128 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
         pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, out_off, lo, hi, 0, y0, y1);
 }
 
-/* ---- codebook weights -------------------------------------------------------------------
- * A group (4 values of a channel pair) is 4 units of 2 indices, 2b bits each, LSB first:
- * (ch0: v0, v2), (ch0: v1, v3), (ch1: v0, v2), (ch1: v1, v3). On Cortex-M4/M7 each unit
- * becomes one int16-pair word (ek_cb_unit), fed straight to SMLAD. */
-
-/* acc[2 * vector + channel] += the 2 x 2 dot products over k values; idx: the channel
- * pair's stream (pair) or an odd row's (units 0 and 1 only, 4b bits per group) */
-static inline __attribute__((always_inline)) void
-dot2x2_cb(const int32_t *xb, const uint8_t *idx, const int32_t *t, int32_t k, const int b,
-          int pair, int32_t acc[4]) {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    uint32_t pos = 0;   /* bit position (odd rows: groups are not byte aligned) */
-    for (int32_t i = 0; i < k; i += 4) {
-        uint32_t g;
-        if (pair) {
-            g = ek_load_u32(idx);
-            idx += b;
-        } else {
-            g = ek_load_u32(idx + (pos >> 3)) >> (pos & 7);
-            pos += 4 * b;
-        }
+/* ---- codebook weights ---------------------------------------------------------------
+ * A channel pair's stream: per group of 4 values, 4 units of 2b bits (b bytes), LSB
+ * first: (ch0: v0, v2), (ch0: v1, v3), (ch1: v0, v2), (ch1: v1, v3); an odd last row:
+ * the first two units per group (4b bits, not byte aligned when b is odd). */
 #if defined(__ARM_FEATURE_DSP)
-        const int32_t *x = xb + i;
-        const int32_t w0 = ek_cb_unit(g, t, b, 0), w1 = ek_cb_unit(g, t, b, 1);
-        a00 = ek_smlad(x[0], w0, a00); a00 = ek_smlad(x[1], w1, a00);
-        a10 = ek_smlad(x[2], w0, a10); a10 = ek_smlad(x[3], w1, a10);
-        if (pair) {
-            const int32_t w2 = ek_cb_unit(g, t, b, 2), w3 = ek_cb_unit(g, t, b, 3);
-            a01 = ek_smlad(x[0], w2, a01); a01 = ek_smlad(x[1], w3, a01);
-            a11 = ek_smlad(x[2], w2, a11); a11 = ek_smlad(x[3], w3, a11);
-        }
-        EK_SCHED_BARRIER();
+#define EK_CB_W16 1   /* decoded: the units themselves, int16 pairs for SMLAD */
 #else
-        const int8_t *x0 = (const int8_t *)xb + i, *x1 = x0 + k;
-        const uint32_t m = (1u << b) - 1;
-        /* index n of the group: unit n / 2, first or second of it; value v of a channel
-         * sits at n = 2 * (v & 1) + (v >> 1) */
-        for (int v = 0; v < 4; v++) {
-            const int n = 2 * (v & 1) + (v >> 1);
-            const int32_t wa = ek_cb_code(t, b, (g >> (b * n)) & m);
-            a00 += x0[v] * wa;
-            a10 += x1[v] * wa;
-            if (pair) {
-                const int32_t wb = ek_cb_code(t, b, (g >> (b * (n + 4))) & m);
-                a01 += x0[v] * wb;
-                a11 += x1[v] * wb;
-            }
-        }
+#define EK_CB_W16 0   /* decoded: the int8 pair layout (ek_pairs.h), for the int8 loop */
 #endif
-    }
-    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+
+/* the units of one group g of a channel pair into w, in the form dot2x2_cb reads; an
+ * odd last row (pair 0) as a pair whose second row is zero, so one block loop serves
+ * both; w past them */
+static inline __attribute__((always_inline)) int32_t *
+decode_group(uint32_t g, const int32_t *t, const int b, const int pair, int32_t *w) {
+#if EK_CB_W16
+    w[0] = ek_cb_unit(g, t, b, 0);
+    w[1] = ek_cb_unit(g, t, b, 1);
+    w[2] = pair ? ek_cb_unit(g, t, b, 2) : 0;
+    w[3] = pair ? ek_cb_unit(g, t, b, 3) : 0;
+    return w + 4;
+#else
+    w[0] = ek_cb_s8x4(ek_cb_unit(g, t, b, 0), ek_cb_unit(g, t, b, 1));
+    w[1] = pair ? ek_cb_s8x4(ek_cb_unit(g, t, b, 2), ek_cb_unit(g, t, b, 3)) : 0;
+    return w + 2;
+#endif
 }
 
+/* the rows of a channel pair (pair: b bytes a group) or of the odd last row (4b bits a
+ * group) from stream s into w */
 static inline __attribute__((always_inline)) void
-pair_outputs_cb(const int32_t *xb, const ek_cb_lut *w, const int32_t *eb,
-                const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi, int32_t k,
-                int32_t cout, const int b, int rs, int8_t *y0, int8_t *y1) {
-    const int32_t *const qm = q->multiplier, *const t = w->table;
-    const int8_t *const qs = q->shift;
-    const int32_t off2p1 = 2 * out_off + 1;
-    const int32_t stride = (k / 4) * b;   /* bytes per channel pair */
-    int32_t oc = 0;
-    for (; oc + 2 <= cout; oc += 2) {
-        int32_t acc[4] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
-        dot2x2_cb(xb, w->index + (oc / 2) * stride, t, k, b, 1, acc);
-        /* locals: the int8 stores below may alias anything, qm and qs included */
-        const int32_t m0 = qm[oc], m1 = qm[oc + 1], s0 = qs[oc], s1 = qs[oc + 1];
-        if (rs) {
-            y0[oc] = ek_finish_r(acc[0], m0, ~s0, off2p1, lo, hi, 1);
-            y0[oc + 1] = ek_finish_r(acc[1], m1, ~s1, off2p1, lo, hi, 1);
-            if (y1) {
-                y1[oc] = ek_finish_r(acc[2], m0, ~s0, off2p1, lo, hi, 1);
-                y1[oc + 1] = ek_finish_r(acc[3], m1, ~s1, off2p1, lo, hi, 1);
-            }
-        } else {
-            y0[oc] = ek_finish(acc[0], m0, s0, out_off, lo, hi);
-            y0[oc + 1] = ek_finish(acc[1], m1, s1, out_off, lo, hi);
-            if (y1) {
-                y1[oc] = ek_finish(acc[2], m0, s0, out_off, lo, hi);
-                y1[oc + 1] = ek_finish(acc[3], m1, s1, out_off, lo, hi);
-            }
-        }
-    }
-    if (oc < cout) {
-        int32_t acc[4] = {eb[oc], 0, eb[oc], 0};
-        dot2x2_cb(xb, w->index + (oc / 2) * stride, t, k, b, 0, acc);
-        for (int j = 0; j < 4; j += 2) {
-            int8_t *y = j ? y1 : y0;
-            if (!y) continue;
-            y[oc] = rs ? ek_finish_r(acc[j], qm[oc], ~qs[oc], off2p1, lo, hi, 1)
-                       : ek_finish(acc[j], qm[oc], qs[oc], out_off, lo, hi);
-        }
+decode_rows(const uint8_t *s, const int32_t *t, const int b, int32_t k, const int pair,
+            int32_t *w) {
+    for (int32_t i = 0; i < k / 4; i++)
+        w = decode_group(pair ? ek_load_u32(s + i * b) : ek_cb_bits_at(s, (uint32_t)i * 4 * b),
+                         t, b, pair, w);
+}
+
+/* a channel pair: the hot decoder, one copy per bit width (shifts and masks folded) */
+static void decode_pair(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
+    switch (l->bits) {
+    case 1: decode_rows(s, l->table, 1, k, 1, w); break;
+    case 2: decode_rows(s, l->table, 2, k, 1, w); break;
+    case 3: decode_rows(s, l->table, 3, k, 1, w); break;
+    default: decode_rows(s, l->table, 4, k, 1, w); break;
     }
 }
 
-void ek_pair_outputs_cb(const int32_t *xb, const ek_cb_lut *w, const int32_t *eb,
-                        const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
-                        int32_t k, int32_t cout, int8_t *y0, int8_t *y1) {
-    const int rs = ek_right_shifts(q->shift, cout);
-    switch (w->bits) {   /* the width is a constant inside each variant */
-    case 1: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 1, rs, y0, y1); break;
-    case 2: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 2, rs, y0, y1); break;
-    case 3: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 3, rs, y0, y1); break;
-    default: pair_outputs_cb(xb, w, eb, q, out_off, lo, hi, k, cout, 4, rs, y0, y1); break;
+/* the odd last row, once per tile: one copy for every width */
+static EK_COLD void decode_row(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
+    decode_rows(s, l->table, l->bits, k, 0, w);
+}
+
+/* ek_finish out of line: layers with left shifts are rare, so their copy of the tile
+ * loop is optimized for size */
+static EK_COLD int8_t finish_any(int32_t acc, int32_t m, int32_t s, const ek_conv_params *p) {
+    return ek_finish(acc, m, s, p->output_offset, p->act_min, p->act_max);
+}
+
+/* one output: mode EK_RQ_ANY (finish_any) or EK_RQ_RIGHT (ek_finish_r, no clamp), a
+ * constant; off2p1 = 2 * output_offset + 1 */
+static inline __attribute__((always_inline)) int8_t
+tile_finish(int32_t acc, int32_t m, int32_t s, const ek_conv_params *p, int32_t off2p1,
+            const int mode) {
+    return mode == EK_RQ_ANY ? finish_any(acc, m, s, p) : ek_finish_r(acc, m, ~s, off2p1, 0, 0, 0);
+}
+
+/* channels oc and, if two, oc + 1 (weights decoded in wbuf) for the tile's n vectors;
+ * mode (EK_RQ_ANY or EK_RQ_RIGHT, no clamp) is a constant */
+static inline __attribute__((always_inline)) void
+tile_channels(const int32_t *xt, int32_t n, const int32_t *wbuf, const int32_t *eb,
+              const ek_quant_params *q, const ek_conv_params *p, int32_t k, int32_t cout,
+              int32_t oc, int two, const int mode, int8_t *y) {
+    /* locals: the int8 stores below may alias anything, q, p and eb included. c1: the
+     * second channel, or the first again for an odd last row (its results are dropped) */
+    const int32_t c1 = oc + two;
+    const int32_t m0 = q->multiplier[oc], m1 = q->multiplier[c1], s0 = q->shift[oc];
+    const int32_t s1 = q->shift[c1], b0 = eb[oc], b1 = eb[c1];
+    const int32_t off2p1 = 2 * p->output_offset + 1;
+    for (int32_t j = 0; j < n; j += 2, xt += k) {
+        int32_t acc[4] = {b0, b1, b0, b1};
+        dot2x2_cb(xt, wbuf, k, mode != EK_RQ_ANY, acc);   /* the ANY copy: for size */
+        int8_t *y0 = y + (int64_t)j * cout + oc;
+        y0[0] = tile_finish(acc[0], m0, s0, p, off2p1, mode);
+        if (two) y0[1] = tile_finish(acc[1], m1, s1, p, off2p1, mode);
+        if (j + 1 == n) break;
+        y0[cout] = tile_finish(acc[2], m0, s0, p, off2p1, mode);
+        if (two) y0[cout + 1] = tile_finish(acc[3], m1, s1, p, off2p1, mode);
     }
+}
+
+/* every channel pair of the tile, then an odd last row */
+static inline __attribute__((always_inline)) void
+tile_cb(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *wbuf, const int32_t *eb,
+        const ek_quant_params *q, const ek_conv_params *p, int32_t k, int32_t cout,
+        const int mode, int8_t *y) {
+    const int32_t stride = (k / 4) * w->bits;   /* bytes per channel pair */
+    for (int32_t oc = 0; oc < cout; oc += 2) {
+        const int two = oc + 1 < cout;
+        if (two)
+            decode_pair(w, w->index + (oc / 2) * stride, k, wbuf);
+        else
+            decode_row(w, w->index + (oc / 2) * stride, k, wbuf);
+        tile_channels(xt, n, wbuf, eb, q, p, k, cout, oc, two, mode, y);
+    }
+}
+
+/* layers with left shifts (or shifts of -1): rare, so optimized for size */
+static EK_COLD void tile_any(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *wbuf,
+                             const int32_t *eb, const ek_quant_params *q,
+                             const ek_conv_params *p, int32_t k, int32_t cout, int8_t *y) {
+    tile_cb(xt, n, w, wbuf, eb, q, p, k, cout, EK_RQ_ANY, y);
+}
+
+void ek_pair_tile_cb(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *wbuf,
+                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                     int32_t k, int32_t cout, int mode, int8_t *y) {
+    if (mode == EK_RQ_ANY) {
+        tile_any(xt, n, w, wbuf, eb, q, p, k, cout, y);
+        return;
+    }
+    tile_cb(xt, n, w, wbuf, eb, q, p, k, cout, EK_RQ_RIGHT, y);
+    /* the activation range, four outputs at a time, when narrower than int8 */
+    if (mode == EK_RQ_RIGHT_CLAMP) ek_clamp_s8(y, n * cout, p->act_min, p->act_max);
 }

@@ -81,30 +81,23 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                      int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
-/* ek_pair_outputs for codebook weights (any shifts), see ek_cb_lut in ek_cb_decode.h */
-void ek_pair_outputs_cb(const int32_t *xb, const ek_cb_lut *w, const int32_t *eb,
-                        const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
-                        int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
+/* Codebook weights (ek_cb_lut), a tile of up to ek_cb_tile() vectors at a time: each
+ * channel pair's weights are decoded once into wbuf (ek_pair_cb_wbuf_bytes(k)) and then
+ * reused by every pair of vectors of the tile, so the decoding costs 2 / ek_cb_tile()
+ * of what decoding in the inner loop would. On Cortex-M4/M7 the weights are decoded to
+ * int16 pairs, which the block loop feeds straight to SMLAD (no SXTB16); elsewhere to
+ * the int8 pair layout, which runs the int8 block loop. xt: the tile's vector pairs,
+ * prep2'd, pair i at xt + i * k words; n vectors (n odd: the last pair's second vector is
+ * a stand-in, its results are dropped); outputs of vector j to y + j * cout. mode:
+ * ek_rq_mode() of the layer. In ek_pairs.c, shared by ek_conv_cb_s8 and ek_conv_1x1_cb_s8. */
+void ek_pair_tile_cb(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *wbuf,
+                     const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
+                     int32_t k, int32_t cout, int mode, int8_t *y);
 
-/* The pair block of one weight form behind one signature (w: an int8 filter or an
- * ek_cb_lut). Kernels take it as a pointer, so a build links only the forms it calls
- * (-ffunction-sections, --gc-sections): int8 models carry no codebook decoder. */
-typedef void (*ek_pair_fn)(const int32_t *xb, const void *w, const int32_t *eb,
-                           const ek_quant_params *q, const ek_conv_params *p, int32_t k,
-                           int32_t cout, int8_t *y0, int8_t *y1);
+/* bytes of wbuf for rows of k values: one channel pair as int16 (Cortex-M4/M7 form) */
+static inline int32_t ek_pair_cb_wbuf_bytes(int32_t k) { return 4 * k; }
 
-static inline void pair_int8(const int32_t *xb, const void *w, const int32_t *eb,
-                             const ek_quant_params *q, const ek_conv_params *p, int32_t k,
-                             int32_t cout, int8_t *y0, int8_t *y1) {
-    ek_pair_outputs(xb, (const int8_t *)w, eb, q, p->output_offset, p->act_min, p->act_max, k,
-                    cout, y0, y1);
-}
-
-static inline void pair_cb(const int32_t *xb, const void *w, const int32_t *eb,
-                           const ek_quant_params *q, const ek_conv_params *p, int32_t k,
-                           int32_t cout, int8_t *y0, int8_t *y1) {
-    ek_pair_outputs_cb(xb, (const ek_cb_lut *)w, eb, q, p->output_offset, p->act_min,
-                       p->act_max, k, cout, y0, y1);
-}
+/* output pixels per tile for b-bit codes (ek_nn.h) */
+static inline int32_t ek_cb_tile(int32_t bits) { return bits == 4 ? EK_CB_TILE_4BIT : EK_CB_TILE; }
 
 #endif /* EK_PAIRS_H */
