@@ -12,6 +12,7 @@ import os
 import sys
 
 from edgekit import __version__
+from edgekit.compress import DEPLOY_BINS, DEPLOY_METHOD, MAX_DROP
 from edgekit.errors import EdgekitError, InputError
 
 EPILOG = """\
@@ -140,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                    "replaced as a whole)")
     s.add_argument("--labels", help="class names: a comma list or a file with one per line "
                    "(default: MODEL's <stem>.labels.txt); names starting with _ are background")
-    _compression_args(s, default_method="kmeans")
+    _compression_args(s, default_method=DEPLOY_METHOD)
     s.add_argument("--no-build", action="store_true", help="write the project only (real boards offline)")
     s.add_argument("--no-verify", action="store_true",
                    help="skip the self-check of the generated model on the board's core")
@@ -240,10 +241,11 @@ def _compression_args(s, default_method: str) -> None:
     s.add_argument("--method", choices=("binquant", "kmeans"), default=default_method,
                    help="binquant: sensitivity-guided bins; kmeans: --bins clusters per layer "
                    f"(default {default_method})")
-    s.add_argument("--bins", type=int, default=8, help="bins per layer for --method kmeans (2-16, default 8)")
-    s.add_argument("--max-drop", type=float, default=3.0,
+    s.add_argument("--bins", type=int, default=DEPLOY_BINS,
+                   help=f"bins per layer for --method kmeans (2-16, default {DEPLOY_BINS})")
+    s.add_argument("--max-drop", type=float, default=MAX_DROP,
                    help="for --method binquant: points of top-1 agreement with the float model (on "
-                   "the synthetic inputs) the weight compression may cost (default 3)")
+                   f"the synthetic inputs) the weight compression may cost (default {MAX_DROP:g})")
     s.add_argument("--target-ratio", type=float, default=None, metavar="R",
                    help="for --method binquant, instead of --max-drop: reach this weight_ratio (float32 "
                    "kernel bytes / deployed bytes, e.g. 10); bits per layer are allocated by each "

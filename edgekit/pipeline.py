@@ -238,9 +238,9 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         qgraph, sx = graph, None
         summary["compression"] = {"method": "none (int8 model given)", **compression_figures(qgraph)}
     else:
-        from edgekit.compress import CompressConfig
+        from edgekit.compress import deploy_config
 
-        qgraph, summary["compression"], sx = compress_for_deploy(graph, ccfg or CompressConfig(), synth_cfg)
+        qgraph, summary["compression"], sx = compress_for_deploy(graph, ccfg or deploy_config(), synth_cfg)
     gen = generate(qgraph, "kws")
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)

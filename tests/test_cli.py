@@ -157,3 +157,14 @@ def test_compress_target_ratio(tmp_path):
     r = run("compress", SAMPLES / "kws_ref_model.keras", "-o", tmp_path / "d", "--target-ratio", "8",
             "--method", "kmeans")
     assert r.returncode == 2 and "--target-ratio needs --method binquant" in r.stderr
+
+
+def test_deploy_defaults_are_one_compression_config():
+    """`edgekit deploy` with no compression options and `run_deploy(ccfg=None)` compress the
+    same way (edgekit.compress.deploy_config: k-means, 8 bins)."""
+    from edgekit.cli import _compress_cfg, _parser
+    from edgekit.compress import deploy_config
+
+    args = _parser().parse_args(["deploy", "m.keras", "--board", "mps2-an386"])
+    assert _compress_cfg(args) == deploy_config()
+    assert (deploy_config().method, deploy_config().bins) == ("kmeans", {"*": 8})

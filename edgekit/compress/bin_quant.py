@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from edgekit.compress import gptq, rounding
+from edgekit.compress import MAX_DROP, gptq, rounding
 from edgekit.compress.allocate import BITS, Option, choose, frontier, option_bytes
 from edgekit.compress.codebook import Codebook, bits_for, deployable, kernel_exists, weight_bytes
 from edgekit.compress.proxy import Proxy, Score
@@ -54,7 +54,7 @@ class CompressConfig:
     'binquant' or 'kmeans' (then `bins` gives each layer's bin count, by node name, "*"
     for every layer)."""
 
-    max_drop: float = 1.0
+    max_drop: float = MAX_DROP
     target_ratio: float | None = None
     max_bins: int = 16
     perturb: float = 0.2
