@@ -141,6 +141,8 @@ def _parser() -> argparse.ArgumentParser:
                    "replaced as a whole)")
     s.add_argument("--labels", help="class names: a comma list or a file with one per line "
                    "(default: MODEL's <stem>.labels.txt); names starting with _ are background")
+    s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file "
+                   "(default: MODEL's <stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
     _compression_args(s, default_method=DEPLOY_METHOD)
     s.add_argument("--no-build", action="store_true", help="write the project only (real boards offline)")
     s.add_argument("--no-verify", action="store_true",
@@ -187,6 +189,16 @@ def _parser() -> argparse.ArgumentParser:
                    "(and the cycle estimate): slower")
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_stream_eval)
+
+    s = sub.add_parser("features", help="print the audio front end deploy would use for MODEL",
+                       description="The front end (FeatureSpec) `edgekit deploy` would feed MODEL, and "
+                       "where it came from: --features FILE, MODEL's <stem>.features.toml, or the "
+                       "default (the sample's MFCC). Kinds: mfcc, microfrontend (TFLM micro_speech; "
+                       "see samples/micro_speech.features.toml).")
+    s.add_argument("model", help="model file (only its path is used, to find <stem>.features.toml)")
+    s.add_argument("--features", metavar="FILE", help="a features .toml file")
+    s.add_argument("--json", action="store_true", help="print the spec as JSON on stdout")
+    s.set_defaults(func=cmd_features)
 
     s = sub.add_parser("boards", help="list the supported boards and their limits",
                        description="One row per board file (edgekit/boards/*.toml): core, FPU/DSP, "
@@ -454,6 +466,19 @@ def cmd_compress(args) -> int:
     return 0
 
 
+def cmd_features(args) -> int:
+    from edgekit.audio.features import resolve_spec
+
+    spec, source = resolve_spec(args.model, args.features)
+    out = {"source": source, **spec.describe()}
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    for k, v in out.items():
+        print(f"{k:28s} {v}")
+    return 0
+
+
 def cmd_deploy(args) -> int:
     from edgekit.pipeline import run_deploy
 
@@ -461,7 +486,7 @@ def cmd_deploy(args) -> int:
                      synth_cfg=_synth_cfg(args), kws_cfg=_kws_cfg(args), auto_stride=args.stride_ms is None,
                      max_load=args.max_load,
                      labels=args.labels, build=not args.no_build, verify=not args.no_verify,
-                     count=not args.no_count)
+                     count=not args.no_count, features=args.features)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

@@ -196,7 +196,8 @@ def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Gra
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
                synth_cfg: SynthConfig = SynthConfig(), labels: str | None = None, kws_cfg=None,
                build: bool = True, run: bool = True, verify: bool = True, count: bool = True,
-               auto_stride: bool = True, max_load: float | None = None) -> dict:
+               auto_stride: bool = True, max_load: float | None = None,
+               features: str | None = None) -> dict:
     """model -> (synth -> compress -> int8) -> C -> the detector's stride for the board's
     clock (edgekit.deploy.realtime) -> PlatformIO project in OUT -> pio run -> run in QEMU
     on the wavs (emulated boards). OUT is written atomically."""
@@ -206,6 +207,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from pathlib import Path
 
     from edgekit.audio import read_wav
+    from edgekit.audio.features import resolve_spec
     from edgekit.boards import get_board, require_firmware
     from edgekit.codegen.emit import generate
     from edgekit.compress.figures import compression_figures
@@ -220,6 +222,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     kws_cfg = kws_cfg or KwsConfig()
     board = get_board(board_name)                     # everything checkable is checked first
     require_firmware(board)
+    spec, _ = resolve_spec(model, features)
     for w in wavs:
         read_wav(w)
     if wavs and not board.emulated and run:
@@ -229,7 +232,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     checks.check_tools(board, build, run, verify)
     t0 = time.perf_counter()
     graph = load_model(model)
-    checks.check_frontend_input(graph)
+    checks.check_frontend_input(graph, spec)
     n_out = graph.tensor(graph.outputs[0]).size
     names = resolve_labels(model, labels, n_out)
     summary: dict = {"model": model, "board": board.name, "core": board.core, "frontend": board.frontend,

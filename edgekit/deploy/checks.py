@@ -34,17 +34,21 @@ def check_tools(board: Board, build: bool, run: bool, verify: bool) -> None:
 
 
 def check_frontend_input(graph: Graph, spec=None) -> None:
-    """The firmware feeds the model the front end's int8 MFCC map; a model trained on
-    anything else would run, and be wrong on every clip."""
-    from edgekit.audio import MfccSpec
+    """The model's input is the front end's feature map ([1, frames, features(, 1)] or
+    flattened), and deploy has a C front end of that kind: a model trained on other
+    features would run, and be wrong on every clip."""
+    from edgekit.audio.features import FIRMWARE_KINDS, mfcc_default
 
-    spec = spec or MfccSpec()
-    want = (1, spec.frames, spec.coeffs, 1)
+    spec = spec or mfcc_default()
+    f, c = spec.shape
     got = tuple(graph.tensor(graph.inputs[0]).shape)
-    if got != want and got != (1, spec.frames, spec.coeffs):
-        raise InputError(f"model input {list(got)} does not match the keyword-spotting front end "
-                         f"({spec.frames} frames x {spec.coeffs} MFCCs: {list(want)}); `edgekit deploy` "
-                         "needs a model on those features (`edgekit codegen` builds any model)")
+    if got not in ((1, f, c, 1), (1, f, c), (1, f * c)):
+        raise InputError(f"model input {list(got)} does not match the {spec.kind} front end "
+                         f"({f} frames x {c} features: {[1, f, c, 1]}); `edgekit deploy` needs a model "
+                         "on those features (see `edgekit features MODEL`; `edgekit codegen` builds any model)")
+    if not spec.firmware_ready:
+        raise InputError(f"the {spec.kind} front end has no C implementation yet (only its NumPy twin): "
+                         f"deploy builds firmware for {', '.join(FIRMWARE_KINDS)} front ends only")
     n_out = graph.tensor(graph.outputs[0]).size
     if n_out < 2:
         raise InputError(f"model output has {n_out} value(s); a keyword spotter needs one score per class")

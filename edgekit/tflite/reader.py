@@ -109,6 +109,10 @@ def _tensor(model, buf: bytes, t, name: str) -> Tensor:
     if q is not None and q.scale is not None and len(q.scale):
         zp = q.zeroPoint if q.zeroPoint is not None else np.zeros(len(q.scale), np.int64)
         axis = int(q.quantizedDimension) if len(q.scale) > 1 else None
+        if axis is not None and len(shape) == 1:
+            # TFLM's rule: a 1-D tensor has one axis, whatever quantized_dimension says
+            # (converters write 3 on depthwise biases, copied from the filter).
+            axis = 0
         quant = QuantParams.make(np.asarray(q.scale), np.asarray(zp), axis)
     return Tensor(name, shape, dtype, data, quant)
 

@@ -116,7 +116,7 @@ CASES = {
     "bn_zero_variance_eps0": (deploy("{bn_zero_variance_eps0.pt2}"), 3,
                               "channel 1 has running variance 0 (eps 0)", {}),
     "input_not_front_end": (deploy("{not_mfcc_input.keras}"), 2,
-                            "model input [1, 8, 4, 1] does not match the keyword-spotting front end", {}),
+                            "model input [1, 8, 4, 1] does not match the mfcc front end", {}),
     # wavs
     "wav_missing": (deploy(INT8, "--wav", "{missing}/a.wav"), 2, "no such wav file", {}),
     "wav_8khz": (deploy(INT8, "--wav", "{8khz.wav}"), 2, "sample rate 8000 Hz, the front end needs 16000 Hz", {}),

@@ -1,0 +1,237 @@
+"""FeatureSpec: which audio front end a model was trained on, as data.
+
+A spec comes from, in order: `--features FILE`, `<model>.features.toml` beside the model,
+or the default (the `mfcc` front end of the shipped kws_ref_model). Kinds:
+
+- `mfcc`: tf.signal MFCC (edgekit/audio/mfcc.py), float features quantized with the
+  model's own input scale; firmware front end available.
+- `microfrontend`: TFLM micro_speech's integer front end (edgekit/audio/microfrontend.py:
+  filter bank, noise reduction, PCAN, log; int8 output); NumPy twin only, no C yet.
+
+Every impossible value is refused with one line naming the field (FeatureSpecError).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+
+from edgekit.errors import InputError
+
+KINDS = ("mfcc", "microfrontend")
+FIRMWARE_KINDS = ("mfcc",)   # the kinds `edgekit deploy` has a C front end for today
+
+
+class FeatureSpecError(InputError):
+    """A features file or spec that cannot describe a front end."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    kind: str = "mfcc"
+    sample_rate: int = 16000
+    clip_ms: int = 1000
+    window_ms: float = 30.0
+    hop_ms: float = 20.0
+    fft: int = 512
+    channels: int = 40                 # mel bins (mfcc) or filter-bank channels
+    lower_hz: float = 20.0
+    upper_hz: float = 4000.0
+    coefficients: int = 10             # mfcc: DCT outputs kept; microfrontend: unused
+    output_dtype: str = "int8"
+    # microfrontend only (defaults: TFLM micro_speech)
+    window_bits: int = 12              # Hann window in Q12
+    noise_smoothing_bits: int = 10
+    noise_even_smoothing: float = 0.025
+    noise_odd_smoothing: float = 0.06
+    noise_min_signal_remaining: float = 0.05
+    pcan_strength: float = 0.95
+    pcan_offset: float = 80.0
+    pcan_gain_bits: int = 21
+    log_scale_bits: int = 6
+
+    # ---------------------------------------------------------------- derived sizes
+    @property
+    def window(self) -> int:
+        return round(self.sample_rate * self.window_ms / 1000)
+
+    @property
+    def hop(self) -> int:
+        return round(self.sample_rate * self.hop_ms / 1000)
+
+    @property
+    def clip(self) -> int:
+        return round(self.sample_rate * self.clip_ms / 1000)
+
+    @property
+    def frames(self) -> int:
+        return 1 + (self.clip - self.window) // self.hop
+
+    @property
+    def features_per_frame(self) -> int:
+        return self.coefficients if self.kind == "mfcc" else self.channels
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.frames, self.features_per_frame)
+
+    @property
+    def firmware_ready(self) -> bool:
+        return self.kind in FIRMWARE_KINDS
+
+    # ---------------------------------------------------------------- microfrontend integers
+    # (the preprocessor's fixed-point parameters, derived as TFLM's op builders derive them)
+    FILTERBANK_BITS = 12
+    SPECTRAL_SUBTRACTION_BITS = 14
+
+    @property
+    def window_shift(self) -> int:
+        return self.window_bits
+
+    @property
+    def nr_smoothing_bits(self) -> int:
+        return self.noise_smoothing_bits
+
+    @property
+    def nr_bits(self) -> int:
+        return self.SPECTRAL_SUBTRACTION_BITS
+
+    def _q14(self, v: float) -> int:
+        return int(v * (1 << self.SPECTRAL_SUBTRACTION_BITS))
+
+    @property
+    def nr_smoothing_q(self) -> int:
+        return self._q14(self.noise_even_smoothing)
+
+    @property
+    def nr_alternate_smoothing_q(self) -> int:
+        return self._q14(self.noise_odd_smoothing)
+
+    @property
+    def nr_min_signal_remaining_q(self) -> int:
+        return self._q14(self.noise_min_signal_remaining)
+
+    @property
+    def log_correction_bits(self) -> int:
+        return self.fft.bit_length() - 1 - self.FILTERBANK_BITS // 2
+
+    @property
+    def pcan_snr_shift(self) -> int:
+        from edgekit.audio.microfrontend import PCAN_SNR_BITS
+        return self.pcan_gain_bits - self.log_correction_bits - PCAN_SNR_BITS
+
+    @property
+    def log_scale(self) -> int:
+        return 1 << self.log_scale_bits
+
+    @property
+    def energy_bins(self) -> tuple[int, int]:
+        """[start, end) of the FFT bins the filter bank reads (set by the band edges)."""
+        from edgekit.audio.microfrontend import filter_bank_layout
+        return filter_bank_layout(self)[0]
+
+    # ---------------------------------------------------------------- checks
+    def validate(self) -> "FeatureSpec":
+        def bad(msg: str):
+            raise FeatureSpecError(f"features: {msg}")
+        if self.kind not in KINDS:
+            bad(f"unknown kind '{self.kind}' (known: {', '.join(KINDS)})")
+        for f in ("sample_rate", "clip_ms", "window_ms", "hop_ms", "fft", "channels", "coefficients"):
+            if not getattr(self, f) > 0:
+                bad(f"{f} = {getattr(self, f)} must be positive")
+        if self.hop_ms > self.window_ms:
+            bad(f"hop_ms {self.hop_ms} > window_ms {self.window_ms}: frames would skip audio")
+        if self.window > self.clip:
+            bad(f"window_ms {self.window_ms} is longer than the clip ({self.clip_ms} ms)")
+        if self.fft & (self.fft - 1):
+            bad(f"fft = {self.fft} must be a power of two")
+        if self.fft < self.window:
+            bad(f"fft = {self.fft} is shorter than the window ({self.window} samples)")
+        nyq = self.sample_rate / 2
+        if not 0 <= self.lower_hz < self.upper_hz:
+            bad(f"lower_hz {self.lower_hz} must be >= 0 and below upper_hz {self.upper_hz}")
+        if self.upper_hz > nyq:
+            bad(f"upper_hz {self.upper_hz} is above Nyquist ({nyq:g} Hz at {self.sample_rate} Hz)")
+        if self.kind == "mfcc" and self.coefficients > self.channels:
+            bad(f"coefficients {self.coefficients} > channels {self.channels} (a DCT of "
+                f"{self.channels} mel bins has {self.channels} outputs)")
+        if self.output_dtype not in ("int8", "float32"):
+            bad(f"output_dtype '{self.output_dtype}' (int8 or float32)")
+        if self.kind == "microfrontend":
+            if self.output_dtype != "int8":
+                bad("the microfrontend kind outputs int8 only")
+            for f in ("noise_even_smoothing", "noise_odd_smoothing", "noise_min_signal_remaining"):
+                if not 0 <= getattr(self, f) <= 1:
+                    bad(f"{f} = {getattr(self, f)} must be in [0, 1]")
+            if not 0 < self.pcan_strength <= 1 or self.pcan_offset <= 0:
+                bad(f"pcan_strength {self.pcan_strength} must be in (0, 1], pcan_offset > 0")
+            if self.pcan_snr_shift < 0:
+                bad(f"pcan_gain_bits {self.pcan_gain_bits} too small for fft {self.fft}")
+        return self
+
+    def describe(self) -> dict:
+        d = dataclasses.asdict(self)
+        if self.kind == "mfcc":
+            d = {k: v for k, v in d.items() if k in _COMMON}
+        d["frames"], d["window_samples"], d["hop_samples"] = self.frames, self.window, self.hop
+        d["firmware_front_end"] = "available" if self.firmware_ready else "not built yet"
+        return d
+
+
+_COMMON = ("kind", "sample_rate", "clip_ms", "window_ms", "hop_ms", "fft", "channels",
+           "lower_hz", "upper_hz", "coefficients", "output_dtype")
+
+
+def mfcc_default() -> FeatureSpec:
+    """The spec of the shipped model (edgekit/audio/mfcc.py MfccSpec)."""
+    return FeatureSpec()
+
+
+def micro_speech() -> FeatureSpec:
+    """TFLM micro_speech's front end."""
+    return FeatureSpec(kind="microfrontend", lower_hz=125.0, upper_hz=7500.0)
+
+
+def spec_from_toml(path: str) -> FeatureSpec:
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as e:
+        raise FeatureSpecError(f"{path}: cannot read features file ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise FeatureSpecError(f"{path}: not valid TOML ({e})") from None
+    data = data.get("features", data)
+    fields = {f.name: f for f in dataclasses.fields(FeatureSpec)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise FeatureSpecError(f"{path}: unknown field(s) {', '.join(unknown)}")
+    base = micro_speech() if data.get("kind") == "microfrontend" else FeatureSpec()
+    kw = {}
+    for k, v in data.items():
+        want = type(getattr(base, k))
+        if want is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, want) or isinstance(v, bool):
+            raise FeatureSpecError(f"{path}: {k} = {v!r} must be {want.__name__}")
+        kw[k] = v
+    try:
+        return dataclasses.replace(base, **kw).validate()
+    except FeatureSpecError as e:
+        raise FeatureSpecError(f"{path}: {e}") from None
+
+
+def features_path_for(model: str) -> str:
+    root, _ = os.path.splitext(model)
+    return root + ".features.toml"
+
+
+def resolve_spec(model: str | None, features: str | None = None) -> tuple[FeatureSpec, str]:
+    """(spec, where it came from) as deploy uses it."""
+    if features:
+        return spec_from_toml(features), f"--features {features}"
+    if model:
+        beside = features_path_for(model)
+        if os.path.isfile(beside):
+            return spec_from_toml(beside), beside
+    return mfcc_default().validate(), "default (mfcc of the shipped kws_ref_model)"
