@@ -144,6 +144,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file "
                    "(default: MODEL's <stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
     _compression_args(s, default_method=DEPLOY_METHOD)
+    s.add_argument("--fit", action="store_true",
+                   help="k-means: the widest codebooks (up to 16 codes) whose firmware fits the board's flash and "
+                   "RAM with 25%% of each left for the application (without --fit: --bins is kept when it fits "
+                   "so, narrowed when it does not; nothing fits: refused with the bytes needed)")
     s.add_argument("--no-build", action="store_true", help="write the project only (real boards offline)")
     s.add_argument("--no-verify", action="store_true",
                    help="skip the self-check of the generated model on the board's core")
@@ -486,7 +490,7 @@ def cmd_deploy(args) -> int:
                      synth_cfg=_synth_cfg(args), kws_cfg=_kws_cfg(args), auto_stride=args.stride_ms is None,
                      max_load=args.max_load,
                      labels=args.labels, build=not args.no_build, verify=not args.no_verify,
-                     count=not args.no_count, features=args.features)
+                     count=not args.no_count, features=args.features, fit=args.fit)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

@@ -182,25 +182,46 @@ def run_profile(model: str, board_name: str, opt: str) -> dict:
     return profile(load_int8_model(model), board, opt=opt)
 
 
-def compress_for_deploy(graph: Graph, ccfg, synth_cfg: SynthConfig) -> tuple[Graph, dict, np.ndarray]:
-    """float graph -> synthetic set -> codebook weights -> int8 graph, with the figures."""
+def compress_for_deploy(graph: Graph, ccfg, sx: np.ndarray) -> tuple[Graph, dict]:
+    """float graph + synthetic set -> codebook weights -> int8 graph, with the figures."""
     from edgekit.compress import compress_to_int8
     from edgekit.compress.figures import compression_figures, layer_bits
 
-    sx = synthesize(graph, synth_cfg).x
     r, qgraph = compress_to_int8(graph, sx, ccfg)
     budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {}
-    return qgraph, {"method": ccfg.method, **budget, **compression_figures(qgraph), "layers": layer_bits(r)}, sx
+    return qgraph, {"method": ccfg.method, **budget, **compression_figures(qgraph), "layers": layer_bits(r)}
+
+
+def fit_and_compress(graph: Graph, ccfg, sx: np.ndarray, board, widest: bool) -> tuple[Graph, dict, dict | None]:
+    """Compress so that the firmware fits the board with edgekit.deploy.fit's headroom:
+    k-means at the configured size if it fits (or, `widest`, at the widest size that
+    fits), else narrower; other methods as configured. (int8 graph, figures, fit report)."""
+    from edgekit.codegen.emit import generate
+    from edgekit.deploy import checks, fit
+
+    if ccfg.method != "kmeans" or set(ccfg.bins) != {"*"}:
+        qgraph, figures = compress_for_deploy(graph, ccfg, sx)
+        return qgraph, figures, None
+    default = ccfg.bins["*"]
+    if not widest:
+        qgraph, figures = compress_for_deploy(graph, ccfg, sx)
+        if all(v <= fit.budget(board)[k] for k, v in checks.estimate(generate(qgraph, "kws")).items()):
+            return qgraph, figures, {"headroom": fit.HEADROOM, "budget": fit.budget(board), "bins": default,
+                                     "changed": False, "widest": False}
+    bins, report = fit.choose_bins(fit.sizes(graph, sx), board, default, widest)
+    qgraph, figures = compress_for_deploy(graph, fit.fitted_config(ccfg, bins), sx)
+    return qgraph, figures, report
 
 
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
                synth_cfg: SynthConfig = SynthConfig(), labels: str | None = None, kws_cfg=None,
                build: bool = True, run: bool = True, verify: bool = True, count: bool = True,
                auto_stride: bool = True, max_load: float | None = None,
-               features: str | None = None) -> dict:
-    """model -> (synth -> compress -> int8) -> C -> the detector's stride for the board's
-    clock (edgekit.deploy.realtime) -> PlatformIO project in OUT -> pio run -> run in QEMU
-    on the wavs (emulated boards). OUT is written atomically."""
+               features: str | None = None, fit: bool = False) -> dict:
+    """model -> (synth -> compress to fit the board (edgekit.deploy.fit) -> int8) -> C ->
+    the detector's stride for the board's clock (edgekit.deploy.realtime) -> PlatformIO
+    project in OUT -> pio run -> run in QEMU on the wavs (emulated boards). OUT is
+    written atomically."""
     import json
     import os
     import shutil
@@ -243,7 +264,10 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     else:
         from edgekit.compress import deploy_config
 
-        qgraph, summary["compression"], sx = compress_for_deploy(graph, ccfg or deploy_config(), synth_cfg)
+        sx = synthesize(graph, synth_cfg).x
+        qgraph, summary["compression"], report = fit_and_compress(graph, ccfg or deploy_config(), sx, board, fit)
+        if report is not None:
+            summary["fit"] = report
     gen = generate(qgraph, "kws")
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)

@@ -156,6 +156,11 @@ def print_deploy(out: dict) -> None:
                   f"{out['estimate']['ram_bytes']:,} B")
     if "verification" in out:
         t.add_row("self-check vs NumPy reference", out["verification"])
+    if "fit" in out:
+        f = out["fit"]
+        t.add_row("fit (codebook size)", f"{f['bins']} codes per layer{' (narrowed to fit)' if f['changed'] else ''}; "
+                  f"budget {f['budget']['flash_bytes']:,} B flash, {f['budget']['ram_bytes']:,} B RAM "
+                  f"({f['headroom']:.0%} of the board left for the application)")
     if "realtime" in out:
         _realtime_rows(t, out["realtime"])
     if "instructions_per_second_audio" in out:
