@@ -143,3 +143,22 @@ def test_deploy_refuses_them_by_name(tmp_path, board):
     assert f"{board} has no firmware build (no [platformio] section): deploy needs a board with one (" in r.stderr
     assert f"`edgekit run` and `edgekit profile` take {board}" in r.stderr
     assert not (tmp_path / "o").exists()
+
+
+@needs_tools
+def test_a_real_st_soc_runs_and_deploys_offline(kws_eval, tmp_path):
+    """netduinoplus2 (STM32F405RG): the model == TFLM on 20 inputs; vector table at the
+    flash alias 0x08000000, stack from the top of SRAM1; `deploy` builds the KWS firmware
+    offline with PlatformIO and runs it in QEMU on a wav, and its real-time plan says the
+    16 MHz reset clock cannot keep up (QEMU runs it regardless)."""
+    y = _run("netduinoplus2", kws_eval["x"][:20], tmp_path)
+    assert_identical(kws_eval["tflm"][:20], y.reshape(20, -1), "netduinoplus2")
+    board = get_board("netduinoplus2")
+    elf = build(generate(load_model(str(INT8)), "m"), board, tmp_path / "b")
+    assert (_symbol(elf, "vectors"), _symbol(elf, "_estack")) == (0x08000000, 0x20000000 + 112 * 1024)
+    wav = sorted((SAMPLES / "wavs").glob("yes_*.wav"))[0]
+    r = edgekit_cli("deploy", INT8, "--board", "netduinoplus2", "--wav", wav, "-o", tmp_path / "p", "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert [c["label"] for c in res["clips"]] == ["yes"] and res["verification"].startswith("identical")
+    assert not res["realtime"]["real_time"] and "16 MHz" in res["realtime"]["warning"]
