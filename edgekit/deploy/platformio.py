@@ -173,7 +173,8 @@ def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cf
         (src / "ek_audio_wav.c").unlink()
         (src / "ek_audio_wav.h").unlink()
     _library(out / "lib" / "edgekit_runtime", "edgekit_runtime", RUNTIME, "edgekit int8 kernels")
-    _library(out / "lib" / "edgekit_frontend", "edgekit_frontend", FRONTEND, "edgekit audio front ends (MFCC, microfrontend)")
+    _library(out / "lib" / "edgekit_frontend", "edgekit_frontend", FRONTEND,
+             "edgekit audio front ends (MFCC, microfrontend)")
     toolchain = _prepare_toolchain(core_dir()) if board.emulated else None
     (out / "platformio.ini").write_text(ini_text(board, frontend_flags(frontend), toolchain))
 

@@ -59,7 +59,7 @@ def assert_same_as_twin(names: list[str], clips: list[np.ndarray], got: np.ndarr
                               f"{bad[0][0]}, channel {bad[0][1]}: twin {ref[tuple(bad[0])]}, C {g[tuple(bad[0])]}")
 
 
-@pytest.mark.parametrize("board", ["host", "mps2-an386"])
+@pytest.mark.parametrize("board", ["host", "mps2-an386", "mps2-an385"])   # M4F and M3 (no FPU, no DSP)
 def test_c_identical_to_twin_on_testdata(tmp_path, board):
     clips = micro_speech_clips()
     got = c_features(tmp_path, board, clips)
