@@ -46,6 +46,7 @@ bench: setup
 	$(VENV)/python bench/data_free.py --assets $(ASSETS)
 	$(VENV)/python bench/codegen_vs_tflm.py --assets $(ASSETS)
 	$(VENV)/python bench/kws_audio.py --assets $(ASSETS)
+	$(VENV)/python bench/micro_speech.py --assets $(ASSETS)
 	$(VENV)/python bench/compression.py --assets $(ASSETS)
 
 # Long fuzzing of the model and wav parsers (~21 min; `make test` runs a 1-minute pass).

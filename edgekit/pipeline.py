@@ -233,7 +233,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from edgekit.codegen.emit import generate
     from edgekit.compress.figures import compression_figures
     from edgekit.deploy import checks, realtime
-    from edgekit.deploy.firmware import KwsConfig, frontend_flags, run_wavs
+    from edgekit.deploy.firmware import KwsConfig, firmware_frontend, run_wavs
     from edgekit.deploy.labels import resolve_labels
     from edgekit.deploy.platformio import pio_run, write_project
     from edgekit.ir.summary import is_quantized
@@ -256,8 +256,9 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     checks.check_frontend_input(graph, spec)
     n_out = graph.tensor(graph.outputs[0]).size
     names = resolve_labels(model, labels, n_out)
-    summary: dict = {"model": model, "board": board.name, "core": board.core, "frontend": board.frontend,
-                     "output": out_dir}
+    frontend = firmware_frontend(spec, board.frontend)
+    summary: dict = {"model": model, "board": board.name, "core": board.core, "frontend": frontend,
+                     "features": spec.kind, "output": out_dir}
     if is_quantized(graph):
         qgraph, sx = graph, None
         summary["compression"] = {"method": "none (int8 model given)", **compression_figures(qgraph)}
@@ -271,7 +272,8 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     gen = generate(qgraph, "kws")
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)
-    kws_cfg, summary["realtime"] = realtime.plan(realtime.measure(gen, board, names, kws_cfg), board, kws_cfg,
+    kws_cfg, summary["realtime"] = realtime.plan(realtime.measure(gen, board, names, kws_cfg, frontend, spec),
+                                                 board, kws_cfg,
                                                  realtime.MAX_LOAD if max_load is None else max_load, auto_stride)
     summary["detector"] = dict(kws_cfg.__dict__)
     if verify and board.emulated:
@@ -279,7 +281,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
             (8, *qgraph.tensor(qgraph.inputs[0]).shape[1:])).astype(np.float32)
         summary["verification"] = c_matches(qgraph, gen, board, x)
     with atomic_dir(out_dir) as tmp:
-        write_project(Path(tmp), board, gen, names, kws_cfg, frontend_flags(board.frontend))
+        write_project(Path(tmp), board, gen, names, kws_cfg, frontend, spec)
         data = export_tflite(qgraph, "edgekit deploy (data-free)")
         with open(os.path.join(tmp, "model.tflite"), "wb") as f:
             f.write(data)

@@ -6,7 +6,8 @@ or the default (the `mfcc` front end of the shipped kws_ref_model). Kinds:
 - `mfcc`: tf.signal MFCC (edgekit/audio/mfcc.py), float features quantized with the
   model's own input scale; firmware front end available.
 - `microfrontend`: TFLM micro_speech's integer front end (edgekit/audio/microfrontend.py:
-  filter bank, noise reduction, PCAN, log; int8 output); NumPy twin only, no C yet.
+  filter bank, noise reduction, PCAN, log; int8 output, the model's input as is);
+  firmware front end available (edgekit/firmware/frontend, -DEK_FE_MICRO, bit-exact).
 
 Every impossible value is refused with one line naming the field (FeatureSpecError).
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from edgekit.errors import InputError
 
 KINDS = ("mfcc", "microfrontend")
-FIRMWARE_KINDS = ("mfcc",)   # the kinds `edgekit deploy` has a C front end for today
+FIRMWARE_KINDS = ("mfcc", "microfrontend")   # the kinds `edgekit deploy` has a C front end for
 
 
 class FeatureSpecError(InputError):

@@ -136,15 +136,25 @@ def _kf_work(re, im, start, fstride, factors, twr, twi):
     return fr, fi
 
 
+def fft_tables(nfft: int) -> dict[str, np.ndarray]:
+    """kiss_fftr's constants for a real FFT of nfft: the Q15 twiddles of the nfft/2-point
+    complex FFT, the real-split ("super") twiddles, and the radix plan as (p, m) pairs.
+    The C front end is built with these same arrays (edgekit/audio/emit.py)."""
+    n = nfft // 2
+    twr, twi = _cexp_q15(-2 * np.pi * np.arange(n) / n)
+    sr, si = _cexp_q15(-np.pi * ((np.arange(n // 2) + 1) / n + 0.5))
+    return {"twiddle_r": twr, "twiddle_i": twi, "split_r": sr, "split_i": si,
+            "factors": np.array(_kf_factors(n), np.int64)}
+
+
 def rfft_q15(x: np.ndarray, nfft: int) -> tuple[np.ndarray, np.ndarray]:
     """kiss_fftr in FIXED_POINT=16: (batch, <=nfft) int16 -> (batch, nfft/2+1) re, im."""
     n = nfft // 2
     buf = np.zeros((len(x), nfft), np.int64)
     buf[:, :x.shape[1]] = x
-    i = np.arange(n)
-    twr, twi = _cexp_q15(-2 * np.pi * i / n)
-    zr, zi = _kf_work(buf[:, 0::2], buf[:, 1::2], 0, 1, _kf_factors(n), twr, twi)
-    sr, si = _cexp_q15(-np.pi * ((np.arange(n // 2) + 1) / n + 0.5))
+    t = fft_tables(nfft)
+    twr, twi, sr, si = t["twiddle_r"], t["twiddle_i"], t["split_r"], t["split_i"]
+    zr, zi = _kf_work(buf[:, 0::2], buf[:, 1::2], 0, 1, [tuple(f) for f in t["factors"]], twr, twi)
     outr = np.zeros((len(x), n + 1), np.int64)
     outi = np.zeros_like(outr)
     dr, di = _fixdiv(zr[:, 0], 2), _fixdiv(zi[:, 0], 2)
@@ -162,7 +172,7 @@ def rfft_q15(x: np.ndarray, nfft: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------------------ log, PCAN
 
-_LOG_LUT = np.array([
+LOG_LUT = np.array([
     0, 224, 442, 654, 861, 1063, 1259, 1450, 1636, 1817, 1992, 2163, 2329, 2490, 2646, 2797,
     2944, 3087, 3224, 3358, 3487, 3611, 3732, 3848, 3960, 4068, 4172, 4272, 4368, 4460, 4549,
     4633, 4714, 4791, 4864, 4934, 5001, 5063, 5123, 5178, 5231, 5280, 5326, 5368, 5408, 5444,
@@ -182,7 +192,7 @@ def log32(x: np.ndarray, out_scale: int) -> np.ndarray:
     frac = x - (np.int64(1) << integer)
     frac = np.where(integer < 16, frac << np.clip(16 - integer, 0, None), frac >> np.clip(integer - 16, 0, None))
     seg = frac >> 9
-    c0, c1 = _LOG_LUT[seg], _LOG_LUT[seg + 1]
+    c0, c1 = LOG_LUT[seg], LOG_LUT[seg + 1]
     rel = ((c1 - c0) * (frac - 512 * seg)) >> 16
     log2 = _u32((integer << 16) + frac + c0 + rel)
     loge = _u32((45426 * log2 + 32768) >> 16)

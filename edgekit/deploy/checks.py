@@ -49,6 +49,10 @@ def check_frontend_input(graph: Graph, spec=None) -> None:
     if not spec.firmware_ready:
         raise InputError(f"the {spec.kind} front end has no C implementation yet (only its NumPy twin): "
                          f"deploy builds firmware for {', '.join(FIRMWARE_KINDS)} front ends only")
+    if spec.kind == "microfrontend" and graph.tensor(graph.inputs[0]).dtype != "int8":
+        raise InputError(f"the microfrontend's features are int8 codes the model takes as they are: "
+                         f"the model's input must be int8 (it is {graph.tensor(graph.inputs[0]).dtype}; "
+                         "deploy an int8 .tflite trained on those features)")
     n_out = graph.tensor(graph.outputs[0]).size
     if n_out < 2:
         raise InputError(f"model output has {n_out} value(s); a keyword spotter needs one score per class")

@@ -1,9 +1,10 @@
 """The KWS firmware: its generated files, a direct build (host or emulated board) and a
 run over wavs with its output parsed.
 
-Sources: edgekit/firmware/frontend (MFCC), edgekit/firmware/kws (detector, wav source, main), the int8
-runtime and the generated model; generated here: ek_mfcc_tables.{h,c} (front-end
-constants) and ek_kws_config.h (labels, detector settings). `edgekit deploy` builds the
+Sources: edgekit/firmware/frontend (MFCC, or with -DEK_FE_MICRO the microfrontend),
+edgekit/firmware/kws (detector, wav source, main), the int8
+runtime and the generated model; generated here: ek_mfcc_tables.{h,c} or
+ek_micro_tables.{h,c} (front-end constants) and ek_kws_config.h (labels, detector settings). `edgekit deploy` builds the
 same sources through PlatformIO (edgekit.deploy.platformio); tests and benchmarks use
 `build_kws` (one compiler call, same flags).
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.audio.emit import generate_tables
+from edgekit.audio.emit import generate_micro_tables, generate_tables
 from edgekit.audio.mfcc import MfccSpec
 from edgekit.boards import Board
 from edgekit.codegen.emit import Generated
@@ -59,8 +60,26 @@ def config_header(labels: list[str], cfg: KwsConfig, spec: MfccSpec = MfccSpec()
             f"#define EK_KWS_MIN_COUNT {cfg.min_count}\n#endif\n")
 
 
-def generated_files(labels: list[str], cfg: KwsConfig) -> dict[str, str]:
-    return {**generate_tables(), "ek_kws_config.h": config_header(labels, cfg)}
+MICRO = "micro"   # the front-end build of FeatureSpec kind microfrontend (beside "float", "fixed")
+
+
+def firmware_frontend(spec, board_frontend: str) -> str:
+    """Which C front end a model's FeatureSpec needs: the microfrontend for that kind (integer
+    only, whatever the board), else the board's MFCC arithmetic ("float" or "fixed")."""
+    return MICRO if spec is not None and spec.kind == "microfrontend" else board_frontend
+
+
+def frontend_tables(frontend: str, spec=None) -> dict[str, str]:
+    """The generated constants of that front end (spec: the microfrontend's FeatureSpec;
+    default TFLM micro_speech's)."""
+    if frontend == MICRO:
+        from edgekit.audio.features import micro_speech
+        return generate_micro_tables(spec or micro_speech())
+    return generate_tables()
+
+
+def generated_files(labels: list[str], cfg: KwsConfig, frontend: str = "float", spec=None) -> dict[str, str]:
+    return {**frontend_tables(frontend, spec), "ek_kws_config.h": config_header(labels, cfg)}
 
 
 def frontend_sources() -> list[Path]:
@@ -77,23 +96,26 @@ def include_dirs() -> tuple[Path, ...]:
 
 
 def frontend_flags(frontend: str) -> tuple[str, ...]:
-    return ("-DEK_FE_FIXED",) if frontend == "fixed" else ()
+    return {"fixed": ("-DEK_FE_FIXED",), MICRO: ("-DEK_FE_MICRO",)}.get(frontend, ())
 
 
 def build_kws(gen: Generated, target: Board, frontend: str, labels: list[str], workdir: Path,
-              cfg: KwsConfig = KwsConfig(), trace: bool = False) -> Path:
-    """trace: -DEK_KWS_TRACE, the main also prints each inference's scores (stream-eval)."""
+              cfg: KwsConfig = KwsConfig(), trace: bool = False, spec=None) -> Path:
+    """trace: -DEK_KWS_TRACE, the main also prints each inference's scores (stream-eval).
+    spec: the microfrontend's FeatureSpec (frontend "micro")."""
     return build(gen, target, workdir, KWS / "ek_kws_main.c",
                  (*frontend_flags(frontend), *(("-DEK_KWS_TRACE",) if trace else ())),
-                 extra_srcs=tuple(source_files()), extra_files=generated_files(labels, cfg),
+                 extra_srcs=tuple(source_files()), extra_files=generated_files(labels, cfg, frontend, spec),
                  includes=include_dirs())
 
 
-def build_features(target: Board, frontend: str, workdir: Path, scale: float, zero_point: int) -> Path:
-    """The front end alone (edgekit/firmware/kws/ek_features_main.c), for tests and benchmarks."""
+def build_features(target: Board, frontend: str, workdir: Path, scale: float = 1.0, zero_point: int = 0,
+                   spec=None) -> Path:
+    """The front end alone (edgekit/firmware/kws/ek_features_main.c), for tests and benchmarks.
+    scale, zero_point: the MFCC's int8 quantization (unused by the microfrontend)."""
     flags = (*frontend_flags(frontend), f"-DEK_FE_SCALE={float(scale)!r}f", f"-DEK_FE_ZERO_POINT={zero_point}")
     return build(None, target, workdir, KWS / "ek_features_main.c", flags, extra_srcs=tuple(frontend_sources()),
-                 extra_files=generate_tables(), includes=include_dirs())
+                 extra_files=frontend_tables(frontend, spec), includes=include_dirs())
 
 
 _CLIP = re.compile(r"^clip (\d+)\s+(\S+) (\d+\.\d+)$")
@@ -131,18 +153,24 @@ def run_kws(exe: Path, target: Board, wavs: list[str], timeout: float = 600,
 
 
 def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
-                 timeout: float = 600) -> tuple[np.ndarray, np.ndarray]:
+                 timeout: float = 600, spec=None) -> tuple[np.ndarray, np.ndarray]:
     """Run the front-end-only build on (N, 16000) int16 clips: (int8 windows (N, 49, 10),
-    raw coefficients (N, 49, 10): float32, or Q20 int32 for the fixed path)."""
+    raw coefficients (N, 49, 10): float32, or Q20 int32 for the fixed path). The
+    microfrontend ("micro", spec: its FeatureSpec): (N, frames, channels) int8 twice (its
+    features are final)."""
     wd = exe.parent
     (wd / "ek_clips.bin").write_bytes(np.ascontiguousarray(clips, "<i2").tobytes())
     run_program(exe, target, ["ek_clips.bin", "ek_feat.bin"], "the front-end run", timeout)
     raw = np.frombuffer((wd / "ek_feat.bin").read_bytes(), np.uint8).reshape(len(clips), -1)
-    spec = MfccSpec()
-    n = spec.frames * spec.coeffs
-    q = raw[:, :n].copy().view(np.int8).reshape(-1, spec.frames, spec.coeffs)
-    c = raw[:, n:].copy().view(np.int32 if frontend == "fixed" else np.float32)
-    return q, c.reshape(-1, spec.frames, spec.coeffs)
+    if frontend == MICRO:
+        from edgekit.audio.features import micro_speech
+        frames, coeffs = (spec or micro_speech()).shape
+    else:
+        frames, coeffs = MfccSpec().frames, MfccSpec().coeffs
+    n = frames * coeffs
+    q = raw[:, :n].copy().view(np.int8).reshape(-1, frames, coeffs)
+    c = raw[:, n:].copy().view({"fixed": np.int32, MICRO: np.int8}.get(frontend, np.float32))
+    return q, c.reshape(-1, frames, coeffs)
 
 
 def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool, log: bool = False,

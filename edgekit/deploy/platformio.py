@@ -27,7 +27,7 @@ from pathlib import Path
 
 from edgekit.boards import Board
 from edgekit.codegen.emit import Generated
-from edgekit.deploy.firmware import FRONTEND, KWS, KwsConfig, generated_files
+from edgekit.deploy.firmware import FRONTEND, KWS, KwsConfig, frontend_flags, generated_files
 from edgekit.errors import EdgekitError
 from edgekit.resources import FIRMWARE, RUNTIME
 from edgekit.toolchain.cbuild import BAREMETAL, ToolchainError, linker_script, run_group, write_model
@@ -150,14 +150,15 @@ def _library(dst: Path, name: str, src: Path, description: str) -> None:
 
 
 def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cfg: KwsConfig,
-                  frontend_flags: tuple[str, ...]) -> None:
-    """Everything `pio run` needs, in `out` (a fresh directory)."""
+                  frontend: str, spec=None) -> None:
+    """Everything `pio run` needs, in `out` (a fresh directory). frontend: "float", "fixed"
+    (MFCC) or "micro" (the microfrontend of FeatureSpec `spec`)."""
     inc, src = out / "include", out / "src"
     write_model(gen, inc)
     src.mkdir(parents=True)
     for f in list(inc.glob("*.c")):
         f.rename(src / f.name)
-    for name, text in generated_files(labels, cfg).items():
+    for name, text in generated_files(labels, cfg, frontend, spec).items():
         (src if name.endswith(".c") else inc).joinpath(name).write_text(text)
     for f in ("ek_kws.c", "ek_kws.h", "ek_audio_wav.c", "ek_audio_wav.h"):
         shutil.copy(KWS / f, src / f)
@@ -172,9 +173,10 @@ def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cf
         (src / "ek_audio_wav.c").unlink()
         (src / "ek_audio_wav.h").unlink()
     _library(out / "lib" / "edgekit_runtime", "edgekit_runtime", RUNTIME, "edgekit int8 kernels")
-    _library(out / "lib" / "edgekit_frontend", "edgekit_frontend", FRONTEND, "edgekit MFCC front end")
+    _library(out / "lib" / "edgekit_frontend", "edgekit_frontend", FRONTEND,
+             "edgekit audio front ends (MFCC, microfrontend)")
     toolchain = _prepare_toolchain(core_dir()) if board.emulated else None
-    (out / "platformio.ini").write_text(ini_text(board, frontend_flags, toolchain))
+    (out / "platformio.ini").write_text(ini_text(board, frontend_flags(frontend), toolchain))
 
 
 def pio_run(project: Path, timeout: float = 600) -> Path:

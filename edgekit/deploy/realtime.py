@@ -87,12 +87,12 @@ def _noise_wav(path: Path, seconds: int) -> None:
 
 
 def _stream_cycles_per_s(gen, probe: Board, labels: list[str], cfg, wav: Path,
-                         workdir: Path) -> tuple[np.ndarray, int]:
+                         workdir: Path, spec=None) -> tuple[np.ndarray, int]:
     """([cycles, cycles without flash stalls] per second of audio, inferences)."""
     from edgekit.deploy.firmware import build_kws, run_wavs
 
     workdir.mkdir()
-    exe = build_kws(gen, probe, probe.frontend, labels, workdir, cfg)
+    exe = build_kws(gen, probe, probe.frontend, labels, workdir, cfg, spec=spec)
     r = run_wavs(exe, probe, [str(wav)], count=True)
     if "cycle_estimate" not in r:
         raise RuntimeError(f"{probe.name}: the counting run gave no stream markers")
@@ -112,19 +112,23 @@ def unmeasurable(board: Board) -> str | None:
     return f"{' and '.join(missing)} not found" if missing else None
 
 
-def measure(gen, board: Board, labels: list[str], cfg) -> Costs | str:
-    """The target's costs (ESTIMATED cycles), or why they cannot be counted here."""
+def measure(gen, board: Board, labels: list[str], cfg, frontend: str | None = None,
+            spec=None) -> Costs | str:
+    """The target's costs (ESTIMATED cycles), or why they cannot be counted here.
+    frontend: the C front end to build (default the board's; "micro" with its spec)."""
     why = unmeasurable(board)
     if why:
         return why
     probe = probe_board(board)
+    if frontend:
+        probe = dataclasses.replace(probe, frontend=frontend)
     with tempfile.TemporaryDirectory() as d:
         wav = Path(d) / "noise.wav"
         _noise_wav(wav, PROBE_SECONDS)
         never = dataclasses.replace(cfg, stride_ms=10 * PROBE_SECONDS * 1000)
-        fe, _ = _stream_cycles_per_s(gen, probe, labels, never, wav, Path(d) / "frontend")
+        fe, _ = _stream_cycles_per_s(gen, probe, labels, never, wav, Path(d) / "frontend", spec)
         both, n = _stream_cycles_per_s(gen, probe, labels, dataclasses.replace(cfg, stride_ms=PROBE_STRIDE_MS),
-                                       wav, Path(d) / "model")
+                                       wav, Path(d) / "model", spec)
     if n < 1:
         raise RuntimeError(f"{probe.name}: the probe stream ran no inference")
     inf = (both - fe) * PROBE_SECONDS / n

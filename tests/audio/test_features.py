@@ -24,7 +24,7 @@ def test_default_is_the_mfcc_of_the_shipped_model():
 
 def test_sample_file_is_micro_speech():
     assert spec_from_toml(str(SAMPLE)) == micro_speech()
-    assert micro_speech().shape == (49, 40) and not micro_speech().firmware_ready
+    assert micro_speech().shape == (49, 40) and micro_speech().firmware_ready
 
 
 @pytest.mark.parametrize("body, words", [
@@ -53,9 +53,8 @@ def test_spec_beside_the_model_wins_over_the_default(tmp_path):
     assert resolve_spec(str(model), str(tmp_path / "none.toml").replace("none", "m.features"))[1].startswith("--features")
 
 
-def test_deploy_check_refuses_micro_speech_naming_the_missing_c_front_end():
+def test_deploy_check_takes_micro_speech_with_its_front_end_only():
     g = load_model(str(asset("micro_speech/models/micro_speech_quantized.tflite")))
     with pytest.raises(InputError, match="does not match the mfcc front end"):
         check_frontend_input(g)
-    with pytest.raises(InputError, match="microfrontend front end has no C implementation yet"):
-        check_frontend_input(g, micro_speech())
+    check_frontend_input(g, micro_speech())   # flat [1, 1960] int8: the C microfrontend's window

@@ -18,6 +18,12 @@
 #define EK_FRONTEND_H
 #include <stdint.h>
 
+#ifdef EK_FE_MICRO
+/* -DEK_FE_MICRO: the microfrontend (TFLM micro_speech's integer front end) instead,
+ * same interface, same framing (480-sample windows every 320); see the section below. */
+#include "ek_micro_frontend.h"
+#else
+
 #include "ek_mfcc_tables.h"   /* EK_FE_* sizes and the constant tables */
 
 #ifdef EK_FE_FIXED
@@ -51,4 +57,5 @@ void ek_mfcc_frame(const int16_t *x, int32_t norm, ek_fe_coeff *out);
 
 /* log2(v) in Q24 for v > 0 (table + linear interpolation); shared by both paths. */
 int32_t ek_log2_q24(uint64_t v);
+#endif /* EK_FE_MICRO */
 #endif

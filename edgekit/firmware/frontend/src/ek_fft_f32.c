@@ -1,6 +1,7 @@
 /* ek_fft_f32: in-place 256-point complex FFT in float32 (float path); same structure as
  * ek_fft_q30 (bit reversal, 8 radix-2 stages, table twiddles). Twin: numpy.fft (the
  * float path is checked against TF's features, within 1 LSB after quantization). */
+#ifndef EK_FE_MICRO   /* the MFCC front end; -DEK_FE_MICRO builds ek_micro_*.c */
 #include "ek_fft.h"
 
 void ek_fft256_f32(float *re, float *im) {
@@ -28,3 +29,4 @@ void ek_fft256_f32(float *re, float *im) {
         }
     }
 }
+#endif

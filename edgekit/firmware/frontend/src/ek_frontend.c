@@ -1,5 +1,6 @@
 /* ek_frontend: streaming framing, the ring of MFCC frames and the int8 model window.
  * See ek_frontend.h. The frame math is in ek_mfcc_f32.c / ek_mfcc_q.c. */
+#ifndef EK_FE_MICRO   /* the MFCC front end; -DEK_FE_MICRO builds ek_micro_*.c */
 #include "ek_frontend.h"
 
 #include <string.h>
@@ -80,3 +81,4 @@ void ek_fe_window_s8(const ek_frontend *fe, int32_t norm, float scale, int32_t z
                        out + (missing + t) * EK_FE_COEFFS);
     }
 }
+#endif

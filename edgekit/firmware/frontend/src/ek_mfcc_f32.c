@@ -1,7 +1,7 @@
 /* ek_mfcc_f32: one MFCC frame in float32 (cores with an FPU): Hann window -> 512-point
  * real FFT (256-point complex FFT + split) -> |X| -> mel -> log(mel + eps*norm) - log norm
  * -> DCT. Twin: edgekit.audio.mfcc.mfcc_float (same math in float64). */
-#ifndef EK_FE_FIXED
+#if !defined(EK_FE_FIXED) && !defined(EK_FE_MICRO)
 #include <math.h>
 
 #include "ek_fft.h"

@@ -6,7 +6,7 @@
  * integer |2X| -> Q15 mel weights (uint64 sums) -> log2(mel + eps * norm) in Q24 with the
  * scale 2^(s + 24) and log2(norm) removed -> DCT with ln 2 folded in (Q30) -> Q20.
  * Bit-exact with edgekit.audio.mfcc.mfcc_fixed (checked on every value by the tests). */
-#ifdef EK_FE_FIXED
+#if defined(EK_FE_FIXED) && !defined(EK_FE_MICRO)
 #include "ek_fft.h"
 #include "ek_frontend.h"
 
