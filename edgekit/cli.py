@@ -181,8 +181,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="mix in noise (the _silence_ clips) at this SNR per word (default: clean)")
     s.add_argument("--seed", type=int, default=0, help="stream seed: same clips + seed, same stream (default 0)")
     s.add_argument("--labels", help="class names (default: MODEL's <stem>.labels.txt)")
-    s.add_argument("--frontend", choices=("float", "fixed"), help="front end arithmetic (default: the board's; "
-                   "host: float)")
+    s.add_argument("--frontend", choices=("float", "fixed"), help="MFCC front end arithmetic (default: the "
+                   "board's; host: float)")
+    s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file (default: MODEL's "
+                   "<stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
     _detector_args(s)
     s.add_argument("-o", "--output", default="stream_eval_out",
                    help="directory for stream.wav, events.csv, scores.csv (the model's scores per "
@@ -507,7 +509,7 @@ def cmd_stream_eval(args) -> int:
     out = run_stream_eval(args.model, args.board, wavs_dir=args.wavs_dir, clips_csv=args.clips,
                           spec=StreamSpec(minutes=args.minutes, seed=args.seed, snr_db=args.snr),
                           kws_cfg=_kws_cfg(args), labels=args.labels, frontend=args.frontend,
-                          out_dir=args.output, det_png=args.det, count=args.count)
+                          features=args.features, out_dir=args.output, det_png=args.det, count=args.count)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0

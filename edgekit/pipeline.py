@@ -305,22 +305,26 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
 
 def run_stream_eval(model: str, board_name: str, *, wavs_dir: str | None = None, clips_csv: str | None = None,
                     spec=None, kws_cfg=None, labels: str | None = None, frontend: str | None = None,
+                    features: str | None = None,
                     out_dir: str | None = None, det_png: str | None = None, count: bool = False) -> dict:
     """labelled clips -> a seeded stream (wav + onsets) -> the KWS firmware (host build or
     QEMU, -DEK_KWS_TRACE) -> its detections scored (FRR, FA/h, per keyword, latency) and,
     from the traced scores, the DET curve over the threshold; in QEMU also the stack's and
     heap's high-water marks over time and, with `count`, instructions (and the cycle
-    ESTIMATE) per second of audio. OUT (stream wav(s), events.csv, scores.csv, result.json)
-    is written atomically."""
+    ESTIMATE) per second of audio. The firmware's front end is the one the model was
+    trained on (its FeatureSpec: `features`, `<model>.features.toml`, or the sample's
+    MFCC). OUT (stream wav(s), events.csv, scores.csv, result.json) is written atomically."""
     import json
     import os
     import tempfile
     from pathlib import Path
 
+    from edgekit.audio.features import resolve_spec
     from edgekit.boards import FRONTENDS, get_board, require_firmware, require_runnable
     from edgekit.codegen.emit import generate
     from edgekit.deploy import stream_eval as se
-    from edgekit.deploy.firmware import KwsConfig, build_kws, run_wavs
+    from edgekit.deploy.checks import check_frontend_input
+    from edgekit.deploy.firmware import KwsConfig, build_kws, firmware_frontend, run_wavs
     from edgekit.deploy.labels import resolve_labels
     from edgekit.errors import EdgekitError
     from edgekit.ir.summary import is_quantized
@@ -330,9 +334,10 @@ def run_stream_eval(model: str, board_name: str, *, wavs_dir: str | None = None,
     require_runnable(board, "`edgekit stream-eval`")
     if not board.is_host:
         require_firmware(board)
-    frontend = frontend or board.frontend
-    if frontend not in FRONTENDS:
+    if frontend is not None and frontend not in FRONTENDS:
         raise InputError(f"--frontend must be one of {', '.join(FRONTENDS)}")
+    fspec, _ = resolve_spec(model, features)          # the features the model was trained on
+    frontend = firmware_frontend(fspec, frontend or board.frontend)
     se.check_length(spec.minutes)
     if (wavs_dir is None) == (clips_csv is None):
         raise InputError("give the clips with --wavs-dir DIR or --clips CSV (one of them)")
@@ -344,6 +349,7 @@ def run_stream_eval(model: str, board_name: str, *, wavs_dir: str | None = None,
     if not is_quantized(graph):
         raise InputError(f"{model} is a float model: stream-eval runs the deployed int8 model "
                          "(`edgekit deploy` writes it to OUT/model.tflite)")
+    check_frontend_input(graph, fspec)
     names = resolve_labels(model, labels, graph.tensor(graph.outputs[0]).size)
     se.check_clips(clips, names, wavs_dir or clips_csv)
     t0 = time.perf_counter()
@@ -352,7 +358,7 @@ def run_stream_eval(model: str, board_name: str, *, wavs_dir: str | None = None,
     out_ctx = atomic_dir(out_dir) if out_dir else tempfile.TemporaryDirectory()
     with out_ctx as d, tempfile.TemporaryDirectory() as bd:
         wavs = se.write_stream(stream, d)
-        exe = build_kws(gen, board, frontend, names, Path(bd), kws_cfg, trace=True)
+        exe = build_kws(gen, board, frontend, names, Path(bd), kws_cfg, trace=True, spec=fspec)
         t1 = time.perf_counter()
         seconds = stream.duration_ms / 1000
         r = run_wavs(exe, board, wavs, count and board.emulated, log=True,

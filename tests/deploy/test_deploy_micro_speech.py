@@ -36,3 +36,30 @@ def test_deploy_micro_speech_labels_testdata_as_tflm(tmp_path):
     got = {w: (c["label"], c["score"]) for w, c in zip(WAVS, res["clips"])}
     assert got == {w: golden(w) for w in WAVS}
     assert all(d["label"] in ("yes", "no") for d in res["detections"])   # background never reported
+
+
+def test_stream_eval_runs_micro_speech_on_its_own_front_end(tmp_path):
+    """stream-eval builds the firmware with the model's front end (the microfrontend from
+    its features file), never the board's MFCC; without the spec the model is refused."""
+    import csv
+
+    from edgekit.deploy.stream_eval import StreamSpec
+    from edgekit.pipeline import run_stream_eval
+
+    dev = asset("speech_commands_dev")
+    with open(dev / "labels.csv") as f:
+        rows = list(csv.DictReader(f))
+    keep = {"yes", "no", "_silence_"}
+    with open(tmp_path / "clips.csv", "w") as f:      # other words are micro_speech's _unknown_
+        f.write("file,label\n" + "".join(f"{dev / r['file']},{r['label'] if r['label'] in keep else '_unknown_'}\n"
+                                         for r in rows))
+    model = str(asset("micro_speech/models/micro_speech_quantized.tflite"))
+    r = run_stream_eval(model, "host", clips_csv=str(tmp_path / "clips.csv"), spec=StreamSpec(minutes=1, seed=2),
+                        features=str(SAMPLES / "micro_speech.features.toml"),
+                        labels=str(SAMPLES / "micro_speech.labels.txt"))
+    assert r["frontend"] == "micro" and r["twin_identical"] and r["keywords"] > 0
+    assert r["frr"] < 0.9                                 # micro_speech finds some of its yes/no
+    r = edgekit_cli("stream-eval", model, "--clips", tmp_path / "clips.csv", "--labels",
+                    SAMPLES / "micro_speech.labels.txt", "--minutes", "0.5", "-o", tmp_path / "o")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "front end" in r.stderr, r.stderr
+    assert not (tmp_path / "o").exists()
