@@ -162,3 +162,21 @@ def test_a_real_st_soc_runs_and_deploys_offline(kws_eval, tmp_path):
     res = json.loads(r.stdout)
     assert [c["label"] for c in res["clips"]] == ["yes"] and res["verification"].startswith("identical")
     assert not res["realtime"]["real_time"] and "16 MHz" in res["realtime"]["warning"]
+
+
+@needs_tools
+def test_st_soc_labels_dev_wavs_as_the_mps2_board(tmp_path):
+    """The same KWS firmware (int8 sample model, float front end) on the STM32F405 and on
+    mps2-an386: identical label and score on 60 dev wavs (issue 18 item 5)."""
+    from edgekit.deploy.firmware import build_kws, run_kws
+    from tests.conftest import asset
+
+    wavs = [str(p) for p in sorted(asset("speech_commands_dev").glob("*/*.wav"))[::8]][:60]
+    labels = (SAMPLES / "kws_ref_model_int8.labels.txt").read_text().split()
+    gen = generate(load_model(str(INT8)), "kws")
+    clips = {}
+    for b in ("netduinoplus2", "mps2-an386"):
+        (tmp_path / b).mkdir()
+        exe = build_kws(gen, get_board(b), "float", labels, tmp_path / b)
+        clips[b] = run_kws(exe, get_board(b), wavs, stream=False)["clips"]
+    assert len(wavs) == 60 and clips["netduinoplus2"] == clips["mps2-an386"]
