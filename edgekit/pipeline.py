@@ -235,7 +235,9 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from edgekit.deploy import checks, realtime
     from edgekit.deploy.firmware import KwsConfig, firmware_frontend, run_wavs
     from edgekit.deploy.labels import resolve_labels
-    from edgekit.deploy.platformio import pio_run, write_project
+    from edgekit.deploy.platformio import build_blocker, pio_run, write_project
+    from edgekit.errors import EdgekitError
+    from edgekit.toolchain.cbuild import ToolchainError
     from edgekit.ir.summary import is_quantized
     from edgekit.toolchain.profile import elf_sizes
     from edgekit.verify import c_matches
@@ -280,13 +282,21 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         x = sx[:8] if sx is not None else np.random.default_rng(0).standard_normal(
             (8, *qgraph.tensor(qgraph.inputs[0]).shape[1:])).astype(np.float32)
         summary["verification"] = c_matches(qgraph, gen, board, x)
+    blocker = build_blocker(board) if build else None
+    failure: EdgekitError | None = ToolchainError(blocker) if blocker else None
     with atomic_dir(out_dir) as tmp:
         write_project(Path(tmp), board, gen, names, kws_cfg, frontend, spec)
         data = export_tflite(qgraph, "edgekit deploy (data-free)")
         with open(os.path.join(tmp, "model.tflite"), "wb") as f:
             f.write(data)
-        if build:
-            elf = pio_run(Path(tmp))
+        if build and failure is None:
+            try:
+                elf = pio_run(Path(tmp))
+            except EdgekitError as e:      # the project is what the user still needs: kept
+                failure = e
+        if failure is not None:
+            summary["build"] = f"not built: {failure}"
+        elif build:
             sizes = elf_sizes(elf)
             summary["flash_bytes"], summary["ram_bytes"] = sizes["flash_bytes"], sizes["static_ram_bytes"]
             checks.check_fits(board, {"flash_bytes": summary["flash_bytes"], "ram_bytes": summary["ram_bytes"]},
@@ -297,6 +307,9 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
             # no timings or output path in the file: same inputs and seed, same bytes
             json.dump({k: v for k, v in summary.items() if k not in ("output", "build_seconds")}, f, indent=2)
             f.write("\n")
+    if failure is not None:
+        raise type(failure)(f"{failure}; the generated project is kept in {out_dir} (`pio run -d {out_dir}` "
+                            "builds it where PlatformIO can download what it needs)")
     if build and run and board.emulated and wavs:
         summary.update(run_wavs(Path(out_dir) / "firmware.elf", board, wavs, count))
     summary["seconds"] = round(time.perf_counter() - t0, 2)

@@ -179,6 +179,37 @@ def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cf
     (out / "platformio.ini").write_text(ini_text(board, frontend_flags(frontend), toolchain))
 
 
+# Where PlatformIO downloads platforms from; EDGEKIT_PIO_REGISTRY=host:port points the
+# reachability check elsewhere (a mirror, or a closed port to act offline).
+REGISTRY = ("api.registry.platformio.org", 443)
+
+
+def _registry() -> tuple[str, int]:
+    v = os.environ.get("EDGEKIT_PIO_REGISTRY")
+    if not v:
+        return REGISTRY
+    host, _, port = v.rpartition(":")
+    return host, int(port)
+
+
+def build_blocker(board: Board) -> str | None:
+    """Why `pio run` cannot build this board's project here, found in a few seconds
+    instead of PlatformIO's download retries: a registry platform that is not installed
+    while the registry cannot be reached. None: the build can be tried."""
+    import socket
+
+    if board.emulated or (core_dir() / "platforms" / board.pio_platform).exists():
+        return None
+    try:
+        socket.create_connection(_registry(), timeout=3).close()
+        return None
+    except OSError as e:
+        host, port = _registry()
+        return (f"PlatformIO platform '{board.pio_platform}' (with framework '{board.pio_framework}' and its "
+                f"toolchain) is not installed in {core_dir()} and the PlatformIO registry ({host}:{port}) cannot "
+                f"be reached ({e.__class__.__name__}): offline")
+
+
 def pio_run(project: Path, timeout: float = 600) -> Path:
     """`pio run` in the project; returns the firmware ELF."""
     core = core_dir()

@@ -130,3 +130,20 @@ def test_real_board_projects(tmp_path, board):
     assert ("-DEK_AUDIO_PDM" in env["build_flags"]) == board.audio.startswith("pdm")
     assert ("-DEK_FE_FIXED" in env["build_flags"]) == (board.frontend == "fixed")
     assert (out / "src" / "main.cpp").exists() and (out / "include" / "ek_kws_config.h").exists()
+
+
+def test_offline_real_board_build_fails_fast_and_keeps_the_project(tmp_path):
+    """A registry platform that is not installed, with the registry unreachable (a closed
+    local port stands for it): no PlatformIO download retries, one line naming what is
+    missing, exit 7, and the generated project kept for a build elsewhere."""
+    from tests.conftest import cli_env
+
+    env = {**cli_env(), "EDGEKIT_PIO_REGISTRY": "127.0.0.1:9", "EDGEKIT_PIO_CORE": str(tmp_path / "pio")}
+    out = tmp_path / "proj"
+    r = edgekit_cli("deploy", INT8, "--board", "nano33ble", "-o", out, "--max-load", "0.9", env=env)
+    assert r.returncode == 7 and r.stderr.count("\n") == 1, r.stderr
+    assert "'nordicnrf52'" in r.stderr and "cannot be reached" in r.stderr and f"kept in {out}" in r.stderr
+    for f in ("platformio.ini", "src/main.cpp", "model.tflite", "include/ek_kws_config.h"):
+        assert (out / f).exists(), f
+    assert json.loads((out / "deploy.json").read_text())["build"].startswith("not built: PlatformIO platform")
+    assert not (out / "firmware.elf").exists() and not list(tmp_path.glob(".edgekit-*"))
