@@ -25,6 +25,7 @@
 #include "ek_app_model.h"
 #include "ek_audio_wav.h"
 #include "ek_kws.h"
+#include "ek_memory.h"
 #include "ek_profile.h"
 
 #define EK_KWS_MEMORY_EVERY_S 600   /* traced streams: a memory line every 10 min of audio */
@@ -71,11 +72,6 @@ static int classify_all(FILE *list) {
     }
     return 0;
 }
-
-/* Stack and heap high-water marks, where the startup code paints the stack
- * (edgekit/firmware/baremetal/startup.c; weak: absent on the host build). */
-extern long ek_stack_peak(void) __attribute__((weak));
-extern long ek_heap_used(void) __attribute__((weak));
 
 static void print_memory(long ms) {
     if (ek_stack_peak && ek_heap_used)
