@@ -6,7 +6,10 @@ source, and how the board is run: `emulator` (a QEMU machine), a `[platformio]` 
 gives its memory map, `flash_origin` and `ram_origin` (with flash_bytes and ram_bytes):
 edgekit's linker script for the QEMU builds is filled in from them. `flash_wait_states`
 (optional, default 0: the MPS2 boards' code memory is SRAM) is the flash read latency at the
-board's clock, for the cycle estimate (edgekit/toolchain/profile.py). Every command that
+board's clock, for the cycle estimate (edgekit/toolchain/profile.py). `emulator_fpu`
+(optional) says that the QEMU machine executes FPU instructions although the board's own
+builds do not use them: deploy's real-time probe may then count a real board's
+hard-float firmware on it. Every command that
 takes `--board` (run, profile, deploy, boards) reads it from here, or from a path to a
 user's own .toml; compiler flags and PlatformIO board files are derived from it.
 """
@@ -51,6 +54,7 @@ class Board:
     flash_origin: int = 0    # emulated boards: where flash (vector table, code) and RAM start
     ram_origin: int = 0
     flash_wait_states: int = 0    # flash read wait states at clock_hz (cycle estimate only)
+    emulator_fpu: bool = False    # the QEMU machine also runs FPU code this board's builds do not use
     path: str = ""
 
     @property
@@ -114,7 +118,7 @@ def require_firmware(board: Board) -> None:
 
 _TYPES = {"name": str, "description": str, "core": str, "fpu": bool, "dsp": bool, "clock_hz": int,
           "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str,
-          "flash_origin": int, "ram_origin": int, "flash_wait_states": int}
+          "flash_origin": int, "ram_origin": int, "flash_wait_states": int, "emulator_fpu": bool}
 _MEMORY_MAP = ("flash_origin", "ram_origin")   # required with `emulator`: the linker script's MEMORY
 
 
@@ -138,7 +142,7 @@ def _parse(path: Path) -> Board:
     if core != HOST and core not in _CORES:
         raise InputError(f"board file {path}: unknown core '{core}'; known: {HOST}, {', '.join(_CORES)}")
     mcu = core != HOST
-    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states")
+    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states", "emulator_fpu")
     pio = d.get("platformio", {})
     if mcu and "emulator" not in d and not pio:
         raise InputError(f"board file {path}: a board needs an 'emulator' (QEMU machine) or a "

@@ -68,14 +68,15 @@ def probe_board(board: Board) -> Board | None:
     firmware's wav app). None when no emulated board can execute the target's code."""
     if board.emulated:
         return board
-    big = [b for b in list_boards() if b.emulated and b.ram_bytes >= 65536 and (b.fpu or not board.fpu)]
+    big = [b for b in list_boards()
+           if b.emulated and b.ram_bytes >= 65536 and (b.fpu or b.emulator_fpu or not board.fpu)]
     for core in (board.core, *_RUNS_ON.get(board.core, ())):
         host = next((b for b in big if b.core == core and (b.dsp or not board.dsp)), None)
         if host is not None:
             return dataclasses.replace(
                 host, name=f"{board.name} (counted on {host.emulator})", core=board.core, fpu=board.fpu,
                 dsp=board.dsp, clock_hz=board.clock_hz, flash_wait_states=board.flash_wait_states,
-                frontend=board.frontend)
+                frontend=board.frontend, emulator_fpu=False)
     return None
 
 

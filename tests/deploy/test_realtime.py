@@ -73,6 +73,8 @@ def test_probe_boards_run_the_targets_code():
         "nano33ble").cflags
     pico = rt.probe_board(get_board("rpipico"))                  # ARMv6-M code on the Cortex-M3 image
     assert pico.emulator == "mps2-an385" and pico.core == "cortex-m0plus" and "-mcpu=cortex-m0plus" in pico.cflags
+    disco = rt.probe_board(get_board("disco_f746ng"))            # hard-float M7F code on QEMU's M7 (emulator_fpu)
+    assert disco.emulator == "mps2-an500" and "-mfpu=fpv5-d16" in disco.cflags and disco.flash_wait_states == 7
     assert rt.unmeasurable(get_board("host")) is not None
 
 
