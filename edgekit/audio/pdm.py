@@ -182,7 +182,7 @@ def upsample(x: np.ndarray, factor: int) -> np.ndarray:
     return np.fft.irfft(spec, n * factor) * factor
 
 
-def ntf(order: int, osr: int, obg: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+def ntf(order: int, obg: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
     """Noise transfer function (b, a) of a low-pass sigma-delta modulator, in powers of
     z^-1: `order` zeros at DC, poles of a Butterworth high-pass whose cut-off is chosen so
     that the out-of-band gain |NTF(-1)| is `obg` (Lee's rule keeps 1-bit loops stable
@@ -214,7 +214,7 @@ def modulate(x: np.ndarray, order: int = 4, depth: float = 0.5, factor: int = 64
     one = np.ndim(x) == 1
     x = np.atleast_2d(np.asarray(x, np.float64))
     u = np.stack([upsample(c, factor) for c in x]) * (depth / 32768.0)
-    b, a = ntf(order, factor)
+    b, a = ntf(order)
     # y = u + NTF q with q = y - w: w = u + sum_k (b_k - a_k) q[n-k] - sum_k a_k f[n-k]
     # where f = (NTF - 1) q is the feedback filter's output (strictly causal)
     c = b[1:] - a[1:]
