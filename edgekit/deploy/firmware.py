@@ -212,3 +212,26 @@ def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool, log: bool = 
         e.pop("ms")   # the stream's CPU time: ms_per_second_audio says it per second
         out["cycle_estimate"] = {"kind": e.pop("kind"), **per_s_audio, **whole, **e}
     return out
+
+
+def build_pdm(target: Board, workdir: Path, spec=None) -> Path:
+    """The PDM decimator alone (edgekit/firmware/app/ek_pdm_main.c, ek_pdm.c with -DEK_PDM),
+    for tests; spec: its PdmSpec (edgekit.audio.pdm)."""
+    from edgekit.audio.emit import generate_pdm_tables
+    from edgekit.audio.pdm import PdmSpec
+
+    return build(None, target, workdir, FIRMWARE / "app" / "ek_pdm_main.c", ("-DEK_PDM",),
+                 extra_srcs=(FRONTEND / "src" / "ek_pdm.c",),
+                 extra_files=generate_pdm_tables(spec or PdmSpec()), includes=include_dirs())
+
+
+def run_pdm(exe: Path, target: Board, pdm: np.ndarray, chunks: list[int], lsb_first: bool = False,
+            timeout: float = 600) -> np.ndarray:
+    """Run the decimator build on packed PDM bytes fed in chunks of the given sizes
+    (cycled): the int16 PCM."""
+    wd = exe.parent
+    (wd / "ek_pdm.bin").write_bytes(np.ascontiguousarray(pdm, np.uint8).tobytes())
+    (wd / "ek_chunks.bin").write_bytes(np.asarray(chunks, "<i4").tobytes())
+    run_program(exe, target, ["ek_pdm.bin", "ek_chunks.bin", "ek_pcm.bin", str(int(lsb_first))],
+                "the PDM decimator run", timeout)
+    return np.frombuffer((wd / "ek_pcm.bin").read_bytes(), "<i2").copy()
