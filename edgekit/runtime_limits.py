@@ -1,21 +1,26 @@
-"""Limits of the C runtime's kernels that the Python side must honour (layouts it emits,
-what may run in place or as a codebook). Each is defined once, in the runtime's API
-header `ek_nn.h`, and read from there."""
+"""Limits of the C side that the Python side must honour: the runtime's kernels (layouts
+it emits, what may run in place or as a codebook; defined in the API header `ek_nn.h`)
+and the KWS firmware (`ek_kws.h`). Each is defined once, in its C header, and read from
+there."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from edgekit.resources import RUNTIME
+from edgekit.resources import FIRMWARE, RUNTIME
+
+EK_NN_H = RUNTIME / "include" / "ek_nn.h"
+EK_KWS_H = FIRMWARE / "kws" / "ek_kws.h"
 
 
-def _c_define(name: str) -> int:
-    text = (RUNTIME / "include" / "ek_nn.h").read_text()
-    m = re.search(rf"^#define {name} (\d+)$", text, re.M)
+def _c_define(name: str, header: Path = EK_NN_H) -> int:
+    m = re.search(rf"^#define {name} (\d+)$", header.read_text(), re.M)
     if not m:
-        raise RuntimeError(f"{name} is not defined in ek_nn.h")
+        raise RuntimeError(f"{name} is not defined in {header.name}")
     return int(m.group(1))
 
 
 DW_MAX_TAPS = _c_define("EK_DW_MAX_TAPS")   # taps of a grouped (in-place / codebook) depthwise filter
 CB_TILE = _c_define("EK_CB_TILE")           # output pixels per tile of the codebook convolutions
 CB_TILE_4BIT = _c_define("EK_CB_TILE_4BIT") # the same with 4-bit codes
+KWS_MAX_MS = _c_define("EK_KWS_MAX_MS", EK_KWS_H)   # the detector's int32 ms clock: longest stream

@@ -1,14 +1,16 @@
-"""Reading user wavs: 16-bit PCM mono at the front end's rate, or a clear InputError.
+"""Reading user wavs: 16-bit PCM mono at the front end's rate, or a clear InputError;
+writing them (test streams, probes) with the stdlib `wave` module.
 
 The RIFF walk is the twin of the firmware's reader (edgekit/firmware/kws/ek_audio_wav.c): chunks
 in any order up to `data`, unknown chunks (LIST, fact, ...) skipped, odd chunk sizes
 padded, format tag 1 (PCM) only. What one accepts, the other accepts. (The stdlib `wave`
-module is not used: it raises bare RuntimeErrors on some corrupt files.)
+module does not read them: it raises bare RuntimeErrors on some corrupt files.)
 """
 from __future__ import annotations
 
 import os
 import struct
+import wave
 
 import numpy as np
 
@@ -64,3 +66,12 @@ def _check_fmt(body: bytes, n: int, path: str, rate: int) -> None:
         raise InputError(f"{path}: {ch} channels, the front end needs mono")
     if bits != 16:
         raise InputError(f"{path}: {bits}-bit samples, the front end needs 16-bit PCM")
+
+
+def write_wav(path: str, x: np.ndarray, rate: int = 16000) -> None:
+    """x (int16 samples) as a mono 16-bit PCM wav: the 44-byte header, then the data."""
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.ascontiguousarray(x, "<i2").tobytes())

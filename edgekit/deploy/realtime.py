@@ -81,10 +81,11 @@ def probe_board(board: Board) -> Board | None:
 
 
 def _noise_wav(path: Path, seconds: int) -> None:
-    from edgekit.deploy.stream_eval import RATE, write_wav
+    from edgekit.audio import MfccSpec, write_wav
 
+    rate = MfccSpec().rate                 # the front ends' rate (the microfrontend's too)
     rng = np.random.default_rng(0)
-    write_wav(str(path), (rng.standard_normal(seconds * RATE) * 1000).astype(np.int16))
+    write_wav(str(path), (rng.standard_normal(seconds * rate) * 1000).astype(np.int16), rate)
 
 
 def _stream_cycles_per_s(gen, probe: Board, labels: list[str], cfg, wav: Path,

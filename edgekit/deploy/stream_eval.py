@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from edgekit.audio.wav import write_wav
 from edgekit.errors import InputError
-from edgekit.resources import FIRMWARE
+from edgekit.runtime_limits import KWS_MAX_MS
 
 RATE = 16000
 HIT_WINDOW_MS = (0, 2000)
@@ -40,15 +41,6 @@ FA_POINTS = (1.0, 2.0, 5.0)      # FA/h at which the DET curve's FRR is reported
 BACKGROUND = "_silence_"          # the label whose clips are background / noise
 
 
-def _kws_define(name: str) -> int:
-    m = re.search(rf"^#define {name} (\d+)$", (FIRMWARE / "kws" / "ek_kws.h").read_text(), re.M)
-    if not m:
-        raise RuntimeError(f"{name} is not defined in ek_kws.h")
-    return int(m.group(1))
-
-
-MAX_STREAM_MS = _kws_define("EK_KWS_MAX_MS")   # the detector's int32 ms clock
-WAV_MAX_SAMPLES = 0x7FFFFFF0 // 2 // RATE * RATE   # a wav's data chunk (the firmware's reader refuses > 2 GB)
 WAV_PART_SAMPLES = 4 * 3600 * RATE                 # longer streams are written as several wavs, played back to back
 
 
@@ -100,9 +92,9 @@ def check_clips(clips: list[Clip], labels: list[str], source: str) -> None:
 def check_length(minutes: float) -> None:
     if not minutes > 0:
         raise InputError("--minutes must be > 0")
-    if minutes * 60_000 > MAX_STREAM_MS:
+    if minutes * 60_000 > KWS_MAX_MS:
         raise InputError(f"a {minutes:g}-minute stream is longer than the firmware's ms counter represents "
-                         f"(int32 ms: at most {MAX_STREAM_MS // 60_000:,} minutes)")
+                         f"(int32 ms: at most {KWS_MAX_MS // 60_000:,} minutes)")
 
 
 # ------------------------------------------------------------------ streams
@@ -214,17 +206,6 @@ def load_clips(clips: list[Clip]) -> tuple[list[tuple[str, str, np.ndarray]], li
     return fg, bg
 
 
-def write_wav(path: str, x: np.ndarray, rate: int = RATE) -> None:
-    data = np.ascontiguousarray(x, "<i2").tobytes()
-    hdr = (b"RIFF" + (36 + len(data)).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
-           + (1).to_bytes(2, "little") + (1).to_bytes(2, "little") + rate.to_bytes(4, "little")
-           + (rate * 2).to_bytes(4, "little") + (2).to_bytes(2, "little") + (16).to_bytes(2, "little")
-           + b"data" + len(data).to_bytes(4, "little"))
-    with open(path, "wb") as f:
-        f.write(hdr)
-        f.write(data)
-
-
 def write_stream(stream: Stream, d: str) -> list[str]:
     """stream.wav (or stream.partNN.wav, each at most WAV_PART_SAMPLES, for the firmware
     to play back to back) and events.csv (the foreground clips: onset, label, file)."""
@@ -233,7 +214,7 @@ def write_stream(stream: Stream, d: str) -> list[str]:
     paths = [os.path.join(d, "stream.wav" if len(parts) == 1 else f"stream.part{i:02d}.wav")
              for i in range(len(parts))]
     for p, (a, b) in zip(paths, parts):
-        write_wav(p, stream.audio[a:b])
+        write_wav(p, stream.audio[a:b], RATE)
     with open(os.path.join(d, "events.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["onset_sample", "onset_ms", "label", "kind", "file"])

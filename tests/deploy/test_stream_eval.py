@@ -12,6 +12,7 @@ import pytest
 from edgekit.deploy import stream_eval as se
 from edgekit.deploy.firmware import KwsConfig
 from edgekit.errors import InputError
+from edgekit.runtime_limits import KWS_MAX_MS
 from edgekit.toolchain.profile import has_tools
 from tests.conftest import SAMPLES, asset, edgekit_cli
 
@@ -140,7 +141,7 @@ def test_bad_stream_inputs_are_one_clear_error(tmp_path):
     with pytest.raises(InputError, match="digital silence"):
         se.build_stream(fg, [np.zeros(16000, np.int16)], se.StreamSpec(minutes=1, snr_db=5))
     with pytest.raises(InputError, match="ms counter"):
-        se.check_length(se.MAX_STREAM_MS / 60_000 + 1)
+        se.check_length(KWS_MAX_MS / 60_000 + 1)
     clips = [se.Clip("a.wav", "yes"), se.Clip("b.wav", "banana")]
     with pytest.raises(InputError, match="'banana'"):
         se.check_clips(clips, LABELS, "list.csv")
