@@ -192,25 +192,26 @@ def compress_for_deploy(graph: Graph, ccfg, sx: np.ndarray) -> tuple[Graph, dict
     return qgraph, {"method": ccfg.method, **budget, **compression_figures(qgraph), "layers": layer_bits(r)}
 
 
-def fit_and_compress(graph: Graph, ccfg, sx: np.ndarray, board, widest: bool) -> tuple[Graph, dict, dict | None]:
+def fit_and_compress(graph: Graph, ccfg, sx: np.ndarray, board, widest: bool):
     """Compress so that the firmware fits the board with edgekit.deploy.fit's headroom:
     k-means at the configured size if it fits (or, `widest`, at the widest size that
-    fits), else narrower; other methods as configured. (int8 graph, figures, fit report)."""
+    fits), else narrower; other methods as configured. (int8 graph, its generated C,
+    figures, fit report or None)."""
     from edgekit.codegen.emit import generate
     from edgekit.deploy import checks, fit
 
     if ccfg.method != "kmeans" or set(ccfg.bins) != {"*"}:
         qgraph, figures = compress_for_deploy(graph, ccfg, sx)
-        return qgraph, figures, None
+        return qgraph, generate(qgraph, "kws"), figures, None
     default = ccfg.bins["*"]
     if not widest:
         qgraph, figures = compress_for_deploy(graph, ccfg, sx)
-        if all(v <= fit.budget(board)[k] for k, v in checks.estimate(generate(qgraph, "kws")).items()):
-            return qgraph, figures, {"headroom": fit.HEADROOM, "budget": fit.budget(board), "bins": default,
-                                     "changed": False, "widest": False}
+        gen = generate(qgraph, "kws")
+        if fit.fits(checks.estimate(gen), board):
+            return qgraph, gen, figures, fit.report(board, default, default, widest)
     bins, report = fit.choose_bins(fit.sizes(graph, sx), board, default, widest)
     qgraph, figures = compress_for_deploy(graph, fit.fitted_config(ccfg, bins), sx)
-    return qgraph, figures, report
+    return qgraph, generate(qgraph, "kws"), figures, report
 
 
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
@@ -262,16 +263,16 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     summary: dict = {"model": model, "board": board.name, "core": board.core, "frontend": frontend,
                      "features": spec.kind, "output": out_dir}
     if is_quantized(graph):
-        qgraph, sx = graph, None
+        qgraph, sx, gen = graph, None, generate(graph, "kws")
         summary["compression"] = {"method": "none (int8 model given)", **compression_figures(qgraph)}
     else:
         from edgekit.compress import deploy_config
 
         sx = synthesize(graph, synth_cfg).x
-        qgraph, summary["compression"], report = fit_and_compress(graph, ccfg or deploy_config(), sx, board, fit)
+        qgraph, gen, summary["compression"], report = fit_and_compress(graph, ccfg or deploy_config(), sx,
+                                                                      board, fit)
         if report is not None:
             summary["fit"] = report
-    gen = generate(qgraph, "kws")
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)
     kws_cfg, summary["realtime"] = realtime.plan(realtime.measure(gen, board, names, kws_cfg, frontend, spec),

@@ -40,17 +40,24 @@ def sizes(graph, sx: np.ndarray) -> dict[int, dict]:
     return out
 
 
-def _fits(need: dict, have: dict) -> bool:
+def fits(need: dict, board: Board) -> bool:
+    """The firmware's estimated flash and RAM leave the headroom free."""
+    have = budget(board)
     return all(need[k] <= have[k] for k in have)
+
+
+def report(board: Board, bins: int, default_bins: int, widest: bool, by_bins: dict[int, dict] | None = None) -> dict:
+    """What deploy.json says of the fit (with the size of each width when they were measured)."""
+    sizes = {"sizes": {str(b): by_bins[b] for b in BINS}} if by_bins else {}
+    return {"headroom": HEADROOM, "budget": budget(board), **sizes, "widest": widest, "bins": bins,
+            "changed": bins != default_bins}
 
 
 def choose_bins(by_bins: dict[int, dict], board: Board, default_bins: int, widest: bool) -> tuple[int, dict]:
     """(bins, report): the default if it fits and not `widest`, else the widest that fits;
     refused with the bytes needed when not even 1-bit codebooks fit."""
     have = budget(board)
-    fitting = [b for b in BINS if _fits(by_bins[b], have)]
-    report = {"headroom": HEADROOM, "budget": have,
-              "sizes": {str(b): by_bins[b] for b in BINS}, "widest": widest}
+    fitting = [b for b in BINS if fits(by_bins[b], board)]
     if not fitting:
         need = by_bins[min(BINS)]
         names = {"flash_bytes": "flash", "ram_bytes": "RAM"}
@@ -59,9 +66,7 @@ def choose_bins(by_bins: dict[int, dict], board: Board, default_bins: int, wides
                          f"1-bit codebooks: the firmware needs about {over} (the board has "
                          f"{board.flash_bytes:,} B flash, {board.ram_bytes:,} B RAM)")
     bins = fitting[0] if widest or default_bins not in fitting else default_bins
-    report["bins"] = bins
-    report["changed"] = bins != default_bins
-    return bins, report
+    return bins, report(board, bins, default_bins, widest, by_bins)
 
 
 def fitted_config(ccfg, bins: int):
