@@ -40,12 +40,6 @@ typedef struct {
     int head, count;                       /* ring start, frames held (<= EK_FE_FRAMES) */
 } ek_frontend;
 
-void ek_fe_reset(ek_frontend *fe);
-
-/* Appends n samples (any n); computes a frame each time 480 (first) / 320 (then) new
- * samples are available, with normaliser `norm` (> 0). Returns the frames computed. */
-int ek_fe_push(ek_frontend *fe, const int16_t *x, int n, int32_t norm);
-
 /* The model input (EK_FE_FRAMES x EK_FE_COEFFS int8, oldest frame first) for normaliser
  * `norm`: out = clamp(round(c / scale) + zero_point). Frames not yet computed read as
  * the quantized zero. */
@@ -58,4 +52,16 @@ void ek_mfcc_frame(const int16_t *x, int32_t norm, ek_fe_coeff *out);
 /* log2(v) in Q24 for v > 0 (table + linear interpolation); shared by both paths. */
 int32_t ek_log2_q24(uint64_t v);
 #endif /* EK_FE_MICRO */
+
+/* Both kinds; the framing is one piece of code, ek_fe_framing.c. */
+void ek_fe_reset(ek_frontend *fe);
+
+/* Appends n samples (any n); computes a frame each time 480 (first) / 320 (then) new
+ * samples are available, with normaliser `norm` (> 0; the microfrontend ignores it).
+ * Returns the frames computed. */
+int ek_fe_push(ek_frontend *fe, const int16_t *x, int n, int32_t norm);
+
+/* The kind's own step: the full window fe->buf (EK_FE_FRAME samples) into ring slot
+ * `slot` (ek_frontend.c for MFCC, ek_micro_frontend.c for the microfrontend). */
+void ek_fe_frame_into(ek_frontend *fe, int slot, int32_t norm);
 #endif

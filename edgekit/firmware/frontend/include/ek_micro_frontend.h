@@ -19,6 +19,7 @@
 
 typedef int8_t ek_fe_coeff;    /* the features are final: int8 */
 
+/* ek_fe_reset and ek_fe_push (shared with the MFCC kind) are declared in ek_frontend.h */
 typedef struct {
     int16_t buf[EK_FE_FRAME];                       /* samples not yet consumed by a frame */
     int fill;                                       /* how many of buf are valid */
@@ -26,12 +27,6 @@ typedef struct {
     uint32_t noise[EK_FE_COEFFS];                   /* noise estimate per channel */
     int head, count;                                /* ring start, frames held */
 } ek_frontend;
-
-void ek_fe_reset(ek_frontend *fe);
-
-/* Appends n samples (any n); computes a frame each time 480 (first) / 320 (then) new
- * samples are available. norm: unused. Returns the frames computed. */
-int ek_fe_push(ek_frontend *fe, const int16_t *x, int n, int32_t norm);
 
 /* The model input, EK_FE_FRAMES x EK_FE_COEFFS int8, oldest frame first (the layout of
  * a [1, frames, channels] or flat [1, frames * channels] input). Frames not yet computed

@@ -1,5 +1,6 @@
-/* ek_frontend: streaming framing, the ring of MFCC frames and the int8 model window.
- * See ek_frontend.h. The frame math is in ek_mfcc_f32.c / ek_mfcc_q.c. */
+/* ek_frontend: one MFCC frame into the ring, and the int8 model window. See
+ * ek_frontend.h. The framing is in ek_fe_framing.c, the frame math in ek_mfcc_f32.c /
+ * ek_mfcc_q.c. */
 #ifndef EK_FE_MICRO   /* the MFCC front end; -DEK_FE_MICRO builds ek_micro_*.c */
 #include "ek_frontend.h"
 
@@ -14,35 +15,10 @@ int32_t ek_log2_q24(uint64_t v) {
     return (int32_t)(n << 24) + a + (int32_t)(((int64_t)(b - a) * frac) >> 22);
 }
 
-void ek_fe_reset(ek_frontend *fe) { memset(fe, 0, sizeof *fe); }
-
-static int next_slot(ek_frontend *fe) {
-    if (fe->count < EK_FE_FRAMES) return (fe->head + fe->count++) % EK_FE_FRAMES;
-    const int slot = fe->head;
-    fe->head = (fe->head + 1) % EK_FE_FRAMES;
-    return slot;
-}
-
-int ek_fe_push(ek_frontend *fe, const int16_t *x, int n, int32_t norm) {
-    int frames = 0;
+void ek_fe_frame_into(ek_frontend *fe, int slot, int32_t norm) {
     if (norm < 1) norm = 1;
-    while (n > 0) {
-        int take = EK_FE_FRAME - fe->fill;
-        if (take > n) take = n;
-        memcpy(fe->buf + fe->fill, x, (size_t)take * sizeof *x);
-        fe->fill += take;
-        x += take;
-        n -= take;
-        if (fe->fill == EK_FE_FRAME) {
-            const int slot = next_slot(fe);
-            ek_mfcc_frame(fe->buf, norm, fe->feat[slot]);
-            fe->log_norm[slot] = ek_log2_q24((uint64_t)norm);
-            memmove(fe->buf, fe->buf + EK_FE_HOP, (EK_FE_FRAME - EK_FE_HOP) * sizeof *x);
-            fe->fill = EK_FE_FRAME - EK_FE_HOP;
-            frames++;
-        }
-    }
-    return frames;
+    ek_mfcc_frame(fe->buf, norm, fe->feat[slot]);
+    fe->log_norm[slot] = ek_log2_q24((uint64_t)norm);
 }
 
 static int8_t clamp_s8(int32_t v) { return (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
