@@ -77,9 +77,31 @@ class FeatureSpec:
     def shape(self) -> tuple[int, int]:
         return (self.frames, self.features_per_frame)
 
+    def as_mfcc(self):
+        """An mfcc-kind spec as the MfccSpec the NumPy twins and the C tables are built from."""
+        from edgekit.audio.mfcc import MfccSpec
+
+        return MfccSpec(rate=self.sample_rate, clip=self.clip, frame=self.window, hop=self.hop, fft=self.fft,
+                        mels=self.channels, fmin=self.lower_hz, fmax=self.upper_hz, coeffs=self.coefficients)
+
+    def firmware_gap(self) -> str | None:
+        """Why the firmware cannot compute these features, or None. The microfrontend's C
+        takes its constants from the spec; the MFCC C is built for the sample's MFCC
+        (MfccSpec()) only, so any other mfcc spec would get that one's features."""
+        if self.kind not in FIRMWARE_KINDS:
+            return f"the {self.kind} front end has no C implementation yet (only its NumPy twin)"
+        if self.kind == "mfcc":
+            from edgekit.audio.mfcc import MfccSpec
+
+            got, want = dataclasses.asdict(self.as_mfcc()), dataclasses.asdict(MfccSpec())
+            diff = [f"{k} {got[k]:g} (firmware: {want[k]:g})" for k in want if got[k] != want[k]]
+            if diff:
+                return f"the C MFCC front end computes the sample's MFCC only; this spec differs in {', '.join(diff)}"
+        return None
+
     @property
     def firmware_ready(self) -> bool:
-        return self.kind in FIRMWARE_KINDS
+        return self.firmware_gap() is None
 
     # ---------------------------------------------------------------- microfrontend integers
     # (the preprocessor's fixed-point parameters, derived as TFLM's op builders derive them)

@@ -46,9 +46,10 @@ def check_frontend_input(graph: Graph, spec=None) -> None:
         raise InputError(f"model input {list(got)} does not match the {spec.kind} front end "
                          f"({f} frames x {c} features: {[1, f, c, 1]}); `edgekit deploy` needs a model "
                          "on those features (see `edgekit features MODEL`; `edgekit codegen` builds any model)")
-    if not spec.firmware_ready:
-        raise InputError(f"the {spec.kind} front end has no C implementation yet (only its NumPy twin): "
-                         f"deploy builds firmware for {', '.join(FIRMWARE_KINDS)} front ends only")
+    gap = spec.firmware_gap()
+    if gap:
+        raise InputError(f"{gap}: deploy builds firmware for {', '.join(FIRMWARE_KINDS)} front ends "
+                         "(the mfcc one with the sample's parameters) only")
     if spec.kind == "microfrontend" and graph.tensor(graph.inputs[0]).dtype != "int8":
         raise InputError(f"the microfrontend's features are int8 codes the model takes as they are: "
                          f"the model's input must be int8 (it is {graph.tensor(graph.inputs[0]).dtype}; "

@@ -58,3 +58,18 @@ def test_deploy_check_takes_micro_speech_with_its_front_end_only():
     with pytest.raises(InputError, match="does not match the mfcc front end"):
         check_frontend_input(g)
     check_frontend_input(g, micro_speech())   # flat [1, 1960] int8: the C microfrontend's window
+
+
+def test_an_mfcc_spec_the_c_front_end_does_not_compute_is_refused():
+    """The C MFCC is built for the sample's MFCC only: another mfcc spec with the same
+    shape (here a 50 Hz lower band edge) would get the sample's features, so deploy refuses
+    it, naming the field."""
+    import dataclasses
+
+    assert FeatureSpec().as_mfcc() == MfccSpec()
+    other = dataclasses.replace(FeatureSpec(), lower_hz=50.0).validate()
+    assert not other.firmware_ready and other.describe()["firmware_front_end"] == "not built yet"
+    g = load_model(str(ROOT / "samples" / "kws_ref_model_int8.tflite"))
+    check_frontend_input(g, FeatureSpec())
+    with pytest.raises(InputError, match=r"differs in fmin 50 \(firmware: 20\)"):
+        check_frontend_input(g, other)
