@@ -141,8 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                    "replaced as a whole)")
     s.add_argument("--labels", help="class names: a comma list or a file with one per line "
                    "(default: MODEL's <stem>.labels.txt); names starting with _ are background")
-    s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file "
-                   "(default: MODEL's <stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
+    _features_arg(s)
     _compression_args(s, default_method=DEPLOY_METHOD)
     s.add_argument("--fit", action="store_true",
                    help="k-means: the widest codebooks (up to 16 codes) whose firmware fits the board's flash and "
@@ -183,8 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--labels", help="class names (default: MODEL's <stem>.labels.txt)")
     s.add_argument("--frontend", choices=("float", "fixed"), help="MFCC front end arithmetic (default: the "
                    "board's; host: float)")
-    s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file (default: MODEL's "
-                   "<stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
+    _features_arg(s)
     _detector_args(s)
     s.add_argument("-o", "--output", default="stream_eval_out",
                    help="directory for stream.wav, events.csv, scores.csv (the model's scores per "
@@ -275,6 +273,12 @@ def _compression_args(s, default_method: str) -> None:
                    "weight's choice between its two nearest codes, the channel scales and the bias to "
                    "the float layer's output on the synthetic inputs (AdaRound-style; 0: off; "
                    "default 2000, about 8 s a layer on the sample model)")
+
+
+def _features_arg(s) -> None:
+    """--features, shared by `deploy` and `stream-eval` (edgekit.audio.features.resolve_spec)."""
+    s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file (default: MODEL's "
+                   "<stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
 
 
 def _detector_args(s, auto_stride: bool = False) -> None:
