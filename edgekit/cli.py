@@ -26,6 +26,7 @@ examples:
   edgekit run kws_int8.tflite --board mps2-an386 --input x.npy --output y.npy --check
   edgekit profile kws_int8.tflite --board mps2-an386
   edgekit stream-eval samples/kws_ref_model_int8.tflite --wavs-dir DIR --minutes 60 --det det.png
+  edgekit sweep samples/sweep.toml -o sweep_out
   edgekit inspect samples/kws_ref_model_int8.tflite --json
   edgekit eval samples/kws_ref_model_int8.tflite --inputs X.npy --labels Y.npy \\
       --input-scale 0.5847029 --input-zero-point 83 --check-tflm
@@ -193,6 +194,31 @@ def _parser() -> argparse.ArgumentParser:
                    "(and the cycle estimate): slower")
     s.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     s.set_defaults(func=cmd_stream_eval)
+
+    s = sub.add_parser("sweep", help="try many configurations (models x boards x compression x seeds) "
+                       "on Ray: table, Pareto fronts, best per board",
+                       description="Run every trial of SWEEP.toml (see samples/sweep.toml) as a Ray task: "
+                       "synthesis (once per model and seed), compression, code generation and an exact "
+                       "instruction count in QEMU, as `edgekit compress` / `codegen` / `profile` would alone. "
+                       "Each finished trial is written at once: OUT/trials/<key>/ (its artifacts) and a row of "
+                       "OUT/results.sqlite, so a stopped sweep rerun on the same OUT skips what is done. Then "
+                       "OUT/results.csv, OUT/summary.json (best configuration that fits each board, with the "
+                       "command that deploys it) and OUT/pareto_<board>.png (score vs flash vs ESTIMATED ms).")
+    s.add_argument("sweep", help="sweep file (.toml)")
+    s.add_argument("-o", "--output", default="sweep_out", help="results directory (default sweep_out; "
+                   "kept and added to: a rerun resumes)")
+    s.add_argument("--address", default=os.environ.get("RAY_ADDRESS"),
+                   help="an existing Ray cluster, HOST:PORT or 'auto' (default $RAY_ADDRESS; unset: Ray is "
+                   "started on this machine for the sweep)")
+    s.add_argument("--num-cpus", type=int, help="CPUs of the Ray started on this machine, one trial each "
+                   "(default: all)")
+    s.add_argument("--eval", nargs=2, metavar=("X.npy", "Y.npy"),
+                   help="labelled inputs: every trial's int8 model is scored on them (top-1)")
+    s.add_argument("--input-scale", type=float, help="scale of int8 --eval inputs (dequantized first)")
+    s.add_argument("--input-zero-point", type=int, default=0, help="zero point of int8 --eval inputs")
+    s.add_argument("--retry-failed", action="store_true", help="rerun the trials the table holds as failed")
+    s.add_argument("--json", action="store_true", help="print one JSON object per trial (JSON lines)")
+    s.set_defaults(func=cmd_sweep)
 
     s = sub.add_parser("features", help="print the audio front end deploy would use for MODEL",
                        description="The front end (FeatureSpec) `edgekit deploy` would feed MODEL, and "
@@ -520,6 +546,26 @@ def cmd_stream_eval(args) -> int:
     from edgekit.report import print_stream_eval
 
     print_stream_eval(out)
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from edgekit.pipeline import run_sweep
+
+    if args.num_cpus is not None and args.num_cpus < 1:
+        raise InputError("--num-cpus must be at least 1")
+    if args.num_cpus is not None and args.address:
+        raise InputError("--num-cpus is for the Ray started here; a cluster (--address) has its own CPUs")
+    quant = None if args.input_scale is None else (args.input_scale, args.input_zero_point)
+    out = run_sweep(args.sweep, args.output, address=args.address, num_cpus=args.num_cpus,
+                    eval_files=args.eval, input_quant=quant, retry_failed=args.retry_failed)
+    if args.json:
+        for row in out["rows"]:
+            print(json.dumps(row))
+        return 0
+    from edgekit.report import print_sweep
+
+    print_sweep(out)
     return 0
 
 

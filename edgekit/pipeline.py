@@ -49,6 +49,13 @@ def calibration_batch(graph: Graph, source: str, *, synth_cfg: SynthConfig, cali
     return model_inputs(graph, x, input_quant).astype(np.float32), {}
 
 
+def quantize_model(graph: Graph, calib: np.ndarray, source: str, qcfg: QuantConfig) -> tuple[Graph, bytes]:
+    """float graph + calibration inputs -> (int8 graph, its .tflite bytes): what `edgekit
+    quantize` writes (and an `edgekit sweep` int8 trial)."""
+    qgraph = quantize_graph(graph, calib, qcfg)
+    return qgraph, export_tflite(qgraph, f"edgekit data-free int8 ({source} calibration)")
+
+
 def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg: SynthConfig,
                  calib_file: str | None = None, input_quant=None, verify: bool = True) -> dict:
     check_output_parent(out)
@@ -56,8 +63,7 @@ def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg
     t0 = time.perf_counter()
     calib, info = calibration_batch(graph, source, synth_cfg=synth_cfg, calib_file=calib_file,
                                     input_quant=input_quant)
-    qgraph = quantize_graph(graph, calib, qcfg)
-    data = export_tflite(qgraph, f"edgekit data-free int8 ({source} calibration)")
+    qgraph, data = quantize_model(graph, calib, source, qcfg)
     dt = time.perf_counter() - t0
     summary = {"model": model, "output": out, "calibration": source, "samples": int(len(calib)),
                "range_method": qcfg.calibration, "bias_correction": qcfg.bias_correction,
@@ -70,16 +76,41 @@ def run_quantize(model: str, out: str, source: str, qcfg: QuantConfig, synth_cfg
     return summary
 
 
-def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_file: str | None = None,
-                 verify: bool = True) -> dict:
-    """synth (or a saved set) -> Bin & Quant -> int8 PTQ with the codebook weights fixed ->
-    OUT/model.tflite (codebooks decoded to int8: any TFLite runtime runs it),
-    OUT/report.json, OUT/synth.npz; written atomically."""
+def compress_model(graph: Graph, model: str, sx: np.ndarray, ccfg, synth_cfg: SynthConfig,
+                   verify: bool = True) -> tuple[dict[str, bytes], dict, object]:
+    """float graph + synthetic set -> Bin & Quant -> int8 PTQ with the codebook weights
+    fixed: ({file name: bytes} of what `edgekit compress` writes, its report, the
+    CompressResult). Deterministic: same graph, set and configs, same bytes (an `edgekit
+    sweep` trial writes these too)."""
+    import io
     import json
-    import os
 
     from edgekit.compress import compress_to_int8
-    from edgekit.compress.figures import compression_figures, layer_bits
+    from edgekit.compress.figures import compression_figures
+
+    r, qgraph = compress_to_int8(graph, sx, ccfg)
+    data = export_tflite(qgraph, "edgekit Bin & Quant (data-free)")
+    budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {"max_drop": ccfg.max_drop}
+    report = {"model": model, "method": ccfg.method, **budget, "gptq": ccfg.gptq,
+              "refine_steps": ccfg.refine_steps,
+              "synthetic_samples": int(len(sx)), **compression_figures(qgraph),
+              "proxy_float_weights": r.score.as_dict(), "proxy_evaluations": r.evaluations,
+              **({"allocation": {k: v for k, v in r.allocation.items() if k != "bit_kl"}} if r.allocation else {}),
+              "layers": [L.as_dict() for L in r.layers]}
+    if verify:
+        report["tflm_check"] = tflite_matches(qgraph, data, sx[:8])
+    npz = io.BytesIO()
+    SynthResult(sx, np.full(len(sx), -1, np.int64), [], synth_cfg).save(npz, graph.meta.get("sha256"))
+    files = {"model.tflite": data, "report.json": (json.dumps(report, indent=2) + "\n").encode(),
+             "synth.npz": npz.getvalue()}
+    return files, report, r
+
+
+def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_file: str | None = None,
+                 verify: bool = True) -> dict:
+    """synth (or a saved set) -> compress_model -> OUT/model.tflite (codebooks decoded to
+    int8: any TFLite runtime runs it), OUT/report.json, OUT/synth.npz; written atomically."""
+    from edgekit.compress.figures import layer_bits
 
     check_output_parent(out_dir)
     graph = load_model(model)
@@ -90,31 +121,25 @@ def run_compress(model: str, out_dir: str, ccfg, synth_cfg: SynthConfig, calib_f
         res = synthesize(graph, synth_cfg)
         sx, info = res.x, {"synth_seconds": round(time.perf_counter() - t0, 2)}
     t1 = time.perf_counter()
-    r, qgraph = compress_to_int8(graph, sx, ccfg)
-    data = export_tflite(qgraph, "edgekit Bin & Quant (data-free)")
-    figures = compression_figures(qgraph)
-    budget = {"target_ratio": ccfg.target_ratio} if ccfg.target_ratio else {"max_drop": ccfg.max_drop}
-    report = {"model": model, "method": ccfg.method, **budget, "gptq": ccfg.gptq,
-              "refine_steps": ccfg.refine_steps,
-              "synthetic_samples": int(len(sx)), **figures,
-              "proxy_float_weights": r.score.as_dict(), "proxy_evaluations": r.evaluations,
-              **({"allocation": {k: v for k, v in r.allocation.items() if k != "bit_kl"}} if r.allocation else {}),
-              "layers": [L.as_dict() for L in r.layers]}
+    files, report, r = compress_model(graph, model, sx, ccfg, synth_cfg, verify)
     timings = {"compress_seconds": round(time.perf_counter() - t1, 2), **info}
-    if verify:
-        report["tflm_check"] = tflite_matches(qgraph, data, sx[:8])
-    with atomic_dir(out_dir) as tmp:
-        with open(os.path.join(tmp, "model.tflite"), "wb") as f:
-            f.write(data)
-        with open(os.path.join(tmp, "report.json"), "w") as f:
-            json.dump(report, f, indent=2)
-            f.write("\n")
-        SynthResult(sx, np.full(len(sx), -1, np.int64), [], synth_cfg).save(os.path.join(tmp, "synth.npz"),
-                                                                             graph.meta.get("sha256"))
+    write_files(out_dir, files)
     # timings go to the summary, not the file: same inputs and seed, same bytes
     summary = {k: v for k, v in report.items() if k not in ("layers", "allocation")}
     summary.update(timings, output=out_dir, layers=layer_bits(r))
     return summary
+
+
+def write_files(out_dir: str, files: dict[str, bytes]) -> None:
+    """{relative path: bytes} -> OUT, atomically (all or nothing)."""
+    import os
+
+    with atomic_dir(out_dir) as tmp:
+        for rel, data in files.items():
+            path = os.path.join(tmp, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(data)
 
 
 def run_codegen(model: str, out_dir: str, name: str | None = None, in_place: bool = True) -> dict:
@@ -412,4 +437,78 @@ def run_stream_eval(model: str, board_name: str, *, wavs_dir: str | None = None,
                         f"{os.path.basename(model)}, {spec.minutes:g} min, seed {spec.seed}, "
                         f"{'clean' if spec.snr_db is None else f'SNR {spec.snr_db:g} dB'}")
     summary.update(output=out_dir, det_png=det_png, seconds=round(time.perf_counter() - t0, 2))
+    return summary
+
+
+def _evaluation_set(eval_files, input_quant):
+    """(x, labels, input_quant) of `sweep --eval X.npy Y.npy`, or None."""
+    if not eval_files:
+        return None
+    x, y = load_npy(eval_files[0], "--eval"), load_npy(eval_files[1], "--eval")
+    if len(x) != len(y.reshape(-1)) or len(x) == 0:
+        raise InputError(f"--eval: {len(x)} inputs but {len(y.reshape(-1))} labels")
+    return x, y.reshape(-1), input_quant
+
+
+def run_sweep(sweep_file: str, out_dir: str, *, address: str | None = None, num_cpus: int | None = None,
+              eval_files: tuple[str, str] | None = None, input_quant=None, retry_failed: bool = False,
+              on_row=None) -> dict:
+    """sweep file -> trials (checked first) -> Ray tasks -> OUT/trials/<key>/ and one row
+    per trial in OUT/results.sqlite as each ends -> OUT/results.csv, summary.json and a
+    Pareto plot per board. Trials already in the table are skipped (resume)."""
+    import json
+    import os
+
+    from edgekit.fileio import atomic_write_bytes
+    from edgekit.progress import progress_bar
+    from edgekit.sweep import report, runner, spec
+    from edgekit.sweep.store import Store
+
+    sweep = spec.load(sweep_file)
+    evaluation = _evaluation_set(eval_files, input_quant)
+    if evaluation is not None:
+        spec.check_inputs(sweep, evaluation[0])
+    check_output_parent(out_dir)
+    store = Store(out_dir)
+    os.makedirs(os.path.join(out_dir, "trials"), exist_ok=True)
+    skip = store.done(retry_failed)
+    todo = [t for t in sweep.trials if t.key not in skip]
+    counts = {"done": 0, "failed": 0, "skipped": len(sweep.trials) - len(todo)}
+
+    def record(t, result, error, bar):
+        row = {"key": t.key, "model": t.model, "board": t.board, "method": t.method, "setting": t.setting,
+               "bins": t.bins, "target_ratio": t.target_ratio, "max_drop": t.max_drop,
+               "refine_steps": None if t.method == "int8" else t.refine_steps, "seed": t.seed,
+               "deploy_command": report.deploy_command(t),
+               "status": "ok" if error is None else "failed", "error": error}
+        if result is not None:
+            write_files(os.path.join(out_dir, "trials", t.key), result["files"])
+            row.update(result["row"])
+        store.put(row)
+        counts["done" if error is None else "failed"] += 1
+        bar.update(done=counts["done"], failed=counts["failed"])
+        if on_row:
+            on_row(row)
+
+    if todo:
+        runner.start(address, num_cpus)
+        try:
+            with progress_bar("sweep trials", len(todo)) as bar:
+                runner.execute(todo, sweep.models, evaluation, lambda t, r, e: record(t, r, e, bar))
+        finally:
+            runner.stop()
+    keys = {t.key for t in sweep.trials}
+    rows = [r for r in store.rows() if r["key"] in keys]
+    atomic_write_bytes(os.path.join(out_dir, "results.csv"), store.csv().encode())
+    store.close()
+    boards = report.summary(rows)
+    plots = {}
+    for board in boards:
+        if any(r["status"] == "ok" for r in rows if r["board"] == board):
+            plots[board] = os.path.join(out_dir, f"pareto_{board}.png")
+            report.plot_pareto([r for r in rows if r["board"] == board], board, plots[board])
+    summary = {"sweep": sweep_file, "output": out_dir, "trials": len(sweep.trials), **counts,
+               "score": report.score_name(rows), "boards": boards, "plots": plots, "rows": rows}
+    atomic_write_bytes(os.path.join(out_dir, "summary.json"),
+                       (json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=2) + "\n").encode())
     return summary

@@ -262,3 +262,33 @@ def print_stream_eval(out: dict) -> None:
                   highlight=False)
     if len(out["false_alarm_list"]) > 10:
         con.print(f"... {len(out['false_alarm_list']) - 10} more (--json lists all)")
+
+
+def print_sweep(out: dict) -> None:
+    con = _console()
+    score = out["score"]
+    t = Table(title=f"sweep: {out['trials']} trials ({out['done']} run now, {out['skipped']} already in the "
+              f"table, {out['failed']} failed); ms are ESTIMATES at the board clock", title_justify="left")
+    for col in ("board", "model", "setting", "seed", "status", "weight ratio", "flash", "RAM", "instructions",
+                "est. ms", "fits", score):
+        t.add_column(col, overflow="fold")
+    for r in out["rows"]:
+        if r["status"] != "ok":
+            t.add_row(r["board"], r["model"].rsplit("/", 1)[-1], r["setting"], str(r["seed"]), "failed",
+                      r["error"] or "", "", "", "", "", "", "")
+            continue
+        s = r["accuracy"] if r["accuracy"] is not None else r["proxy_agreement"]
+        t.add_row(r["board"], r["model"].rsplit("/", 1)[-1], r["setting"], str(r["seed"]), "ok",
+                  f"{r['weight_ratio']:.2f}x", f"{r['flash_bytes']:,}", f"{r['ram_bytes']:,}",
+                  f"{r['instructions']:,}", f"{r['est_ms']:.1f}", "yes" if r["fits"] else "no", f"{s * 100:.1f} %")
+    con.print(t)
+    for board, b in out["boards"].items():
+        if b["best"] is None:
+            con.print(f"{board}: no configuration fits (flash and RAM with edgekit.deploy.fit's headroom)")
+            continue
+        bb = b["best"]
+        con.print(f"{board}: best that fits: {bb['setting']} seed {bb['seed']} ({len(b['pareto'])} on the Pareto front)\n"
+                  f"  {bb['deploy_command']}")
+    for board, path in out["plots"].items():
+        con.print(f"plot: {path}")
+    con.print(f"table: {out['output']}/results.sqlite (and results.csv)")
