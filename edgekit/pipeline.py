@@ -468,6 +468,8 @@ def run_sweep(sweep_file: str, out_dir: str, *, address: str | None = None, num_
     evaluation = _evaluation_set(eval_files, input_quant)
     if evaluation is not None:
         spec.check_inputs(sweep, evaluation[0])
+    if address:
+        runner.check_address(address)
     check_output_parent(out_dir)
     store = Store(out_dir)
     os.makedirs(os.path.join(out_dir, "trials"), exist_ok=True)

@@ -43,7 +43,13 @@ def start(address: str | None, num_cpus: int | None) -> None:
 
     if address:
         check_address(address)
-        ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        try:
+            ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
+        except Exception as e:   # Ray raises ConnectionError, RuntimeError, AuthenticationError, ...
+            hint = ("; a cluster with token authentication needs RAY_AUTH_MODE=token and its token "
+                    "(~/.ray/auth_token or RAY_AUTH_TOKEN)" if "auth" in str(e).lower() else "")
+            raise InputError(f"--address {address}: cannot join the Ray cluster "
+                             f"({type(e).__name__}: {str(e).splitlines()[0][:200]}){hint}") from None
     else:
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
 
