@@ -145,27 +145,36 @@ def test_trial_artifacts_equal_commands_run_alone(tmp_path):
     assert json.loads(r.stdout) == row
 
 
+GRID = 'models = ["{model}"]\nboards = ["{board}"]\n[[compress]]\n'
+
+
 @pytest.mark.parametrize("body, message", [
-    ('models = ["kws_ref_model.keras"]\nboards = ["no-such-board"]\n[[compress]]\nmethod = "int8"\n',
-     "no-such-board"),
-    ('models = ["missing.keras"]\nboards = ["mps2-an386"]\n[[compress]]\nmethod = "int8"\n', "missing.keras"),
-    ('models = ["kws_ref_model.keras"]\nboards = ["mps2-an386"]\n[[compress]]\nmethod = "kmeans"\n'
-     'bins = 8\ntarget_ratio = 10\n', "target_ratio"),
-    ('models = ["kws_ref_model.keras"]\nboards = ["host"]\n[[compress]]\nmethod = "int8"\n', "not a microcontroller"),
-    ('models = ["kws_ref_model_int8.tflite"]\nboards = ["mps2-an386"]\n[[compress]]\nmethod = "int8"\n',
-     "already int8"),
-    ('models = ["kws_ref_model.keras"]\nboards = ["mps2-an386"]\n[[compress]]\nmethod = "int8"\nbits = 3\n',
+    (GRID.format(model="kws_ref_model.keras", board="no-such-board") + 'method = "int8"\n', "no-such-board"),
+    (GRID.format(model="missing.keras", board="mps2-an386") + 'method = "int8"\n', "missing.keras"),
+    (GRID.format(model="kws_ref_model.keras", board="mps2-an386") + 'method = "kmeans"\nbins = 8\n'
+     'target_ratio = 10\n', "target_ratio"),
+    (GRID.format(model="kws_ref_model.keras", board="mps2-an386") + 'method = "kmeans"\nbins = 32\n', "bins"),
+    (GRID.format(model="kws_ref_model.keras", board="host") + 'method = "int8"\n', "not a microcontroller"),
+    (GRID.format(model="kws_ref_model_int8.tflite", board="mps2-an386") + 'method = "int8"\n', "already int8"),
+    (GRID.format(model="kws_ref_model.keras", board="mps2-an386") + 'method = "int8"\nbits = 3\n',
      "unknown key 'bits'"),
+    ('models = ["kws_ref_model.keras"]\n[[compress]]\nmethod = "int8"\n', "no 'boards'"),
+    ('models = [\n', "not a valid TOML"),
 ])
-def test_bad_sweep_file_is_one_line_before_any_trial(tmp_path, body, message):
-    s = SAMPLES / f".sweep-test-{os.getpid()}.toml"    # beside the samples: relative model paths
-    s.write_text(body)
-    try:
-        r = edgekit_cli("sweep", s, "-o", tmp_path / "out")
-    finally:
-        s.unlink()
-    assert r.returncode in (2, 3), r.stderr      # bad input / unreadable model
-    assert r.stderr.count("\n") == 1 and message in r.stderr, r.stderr
+def test_bad_sweep_file_is_refused_before_any_trial(tmp_path, body, message):
+    from edgekit.errors import EdgekitError
+    from edgekit.sweep import spec
+
+    s = tmp_path / "sweep.toml"
+    s.write_text(body.replace('"kws_ref_model', f'"{SAMPLES}/kws_ref_model').replace('"missing', f'"{SAMPLES}/missing'))
+    with pytest.raises(EdgekitError, match=message):
+        spec.load(str(s))
+
+
+def test_bad_sweep_file_is_one_line_and_writes_nothing(tmp_path):
+    s = sweep_file(tmp_path, ["no-such-board"], '[[compress]]\nmethod = "int8"\n')
+    r = edgekit_cli("sweep", s, "-o", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "no-such-board" in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
 
 
