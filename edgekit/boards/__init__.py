@@ -9,7 +9,8 @@ and every real board by default) also gives its memory map, `flash_origin` and
 them, and its clock_hz is the clock its board support code programs. A real board names
 that code with `soc` (edgekit/firmware/baremetal/soc/ek_<soc>.c: clock tree, UART,
 microphone) and may keep PlatformIO's Arduino build for users online in an `[arduino]`
-section (`platform`, `board`: a second environment, `pio run -e <name>_arduino`). `flash_wait_states`
+section (`platform`, `board`: a second environment, `pio run -e <name>_arduino`; `pdm = true`
+where the Arduino core has a PDM library, else that build reads serial PCM). `flash_wait_states`
 (optional, default 0: the MPS2 boards' code memory is SRAM) is the flash read latency at the
 board's clock, for the cycle estimate (edgekit/toolchain/profile.py). `emulator_fpu`
 (optional) says that the QEMU machine executes FPU instructions although the board's own
@@ -66,6 +67,7 @@ class Board:
     soc: str = ""            # real boards on the local platform: baremetal/soc/ek_<soc>.c
     arduino_platform: str = ""    # optional Arduino-framework build (needs the PlatformIO registry)
     arduino_board: str = ""
+    arduino_pdm: bool = False     # the Arduino build reads the microphone (the core's PDM library)
     path: str = ""
 
     @property
@@ -174,11 +176,13 @@ def _parse(path: Path) -> Board:
         raise InputError(f"board file {path}: [platformio] needs 'platform' and 'board' strings "
                          "('framework' optional)")
     if not isinstance(arduino, dict) or (arduino and not all(isinstance(arduino.get(k), str) and arduino[k]
-                                                             for k in ("platform", "board"))):
-        raise InputError(f"board file {path}: [arduino] needs 'platform' and 'board' strings")
+                                                             for k in ("platform", "board"))) \
+            or not isinstance(arduino.get("pdm", False), bool):
+        raise InputError(f"board file {path}: [arduino] needs 'platform' and 'board' strings ('pdm' "
+                         "optional, true or false)")
     b = Board(core=core, **{k: v for k, v in f.items() if v is not None}, pio_platform=pio.get("platform", ""),
               pio_board=pio.get("board", ""), pio_framework=pio.get("framework", ""),
-              arduino_platform=arduino.get("platform", ""), arduino_board=arduino.get("board", ""), path=str(path))
+              arduino_platform=arduino.get("platform", ""), arduino_board=arduino.get("board", ""), arduino_pdm=arduino.get("pdm", False), path=str(path))
     _check(path, b)
     return b
 

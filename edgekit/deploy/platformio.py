@@ -140,7 +140,8 @@ def _pdm(board: Board) -> bool:
 
 def _envs(board: Board, flags: list[str], toolchain: Path | None) -> dict[str, dict[str, str]]:
     """platformio.ini environments: the board's own (first, the default) and, for a real
-    bare-metal board with an [arduino] section, `<name>_arduino`."""
+    bare-metal board with an [arduino] section, `<name>_arduino` (its microphone through the
+    core's PDM library where the board file says the core has one, else serial PCM)."""
     lines = lambda xs: "\n" + "\n".join(xs)   # noqa: E731 (ini multi-line values)
     if not board.baremetal:
         env = {"platform": board.pio_platform, "board": board.pio_board, "build_flags": lines(flags),
@@ -153,8 +154,10 @@ def _envs(board: Board, flags: list[str], toolchain: Path | None) -> dict[str, d
     extra = ["-DEK_BOARD", *(["-DEK_PDM"] if _pdm(board) else [])]
     envs = {board.name: {**own, "build_flags": lines(flags + extra), "build_src_filter": "+<*> -<arduino/>"}}
     if board.arduino_platform:
+        audio = "-DEK_AUDIO_PDM" if board.arduino_pdm else "-DEK_AUDIO_SERIAL"
+        arduino_flags = [f for f in flags if not f.startswith("-DEK_AUDIO_")] + [audio]
         envs[f"{board.name}_arduino"] = {"platform": board.arduino_platform, "board": board.arduino_board,
-                                         "framework": "arduino", "build_flags": lines(flags),
+                                         "framework": "arduino", "build_flags": lines(arduino_flags),
                                          "build_src_filter": "+<*> -<baremetal/>", "lib_archive": "no"}
     return envs
 
