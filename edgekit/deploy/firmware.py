@@ -227,11 +227,12 @@ def build_pdm(target: Board, workdir: Path, spec=None) -> Path:
 
 def run_pdm(exe: Path, target: Board, pdm: np.ndarray, chunks: list[int], lsb_first: bool = False,
             timeout: float = 600) -> np.ndarray:
-    """Run the decimator build on packed PDM bytes fed in chunks of the given sizes
-    (cycled): the int16 PCM."""
+    """Run the decimator build (host, or QEMU for an emulated board) on packed PDM bytes fed
+    in chunks of the given sizes (cycled): the int16 PCM."""
     wd = exe.parent
     (wd / "ek_pdm.bin").write_bytes(np.ascontiguousarray(pdm, np.uint8).tobytes())
     (wd / "ek_chunks.bin").write_bytes(np.asarray(chunks, "<i4").tobytes())
+    (wd / "ek_lsb.txt").write_text(str(int(lsb_first)))   # QEMU runs take no arguments
     run_program(exe, target, ["ek_pdm.bin", "ek_chunks.bin", "ek_pcm.bin", str(int(lsb_first))],
                 "the PDM decimator run", timeout)
     return np.frombuffer((wd / "ek_pcm.bin").read_bytes(), "<i2").copy()

@@ -59,7 +59,10 @@ def test_real_board_builds_offline_and_fits(tmp_path, gen, board):
     assert 0 < size["flash_bytes"] <= board.flash_bytes and 0 < size["static_ram_bytes"] <= board.ram_bytes, size
     sym = _symbols(elf)
     boot = 256 if board.soc == "rp2040" else 0
-    assert sym["vectors"] == board.flash_origin + boot and sym["irq_vectors"] == sym["vectors"] + 64
+    assert sym["vectors"] == board.flash_origin + boot
+    # the SoC's interrupt vectors follow the 16 system ones (the RP2040 takes none: its
+    # microphone is read by core 1)
+    assert sym.get("irq_vectors", sym["vectors"] + 64) == sym["vectors"] + 64
     assert sym["_estack"] == board.ram_origin + board.ram_bytes
     for name in ("Reset_Handler", "SysTick_Handler", "ek_soc_clock_init", "ek_soc_uart_init", "ek_soc_audio_start",
                  "main", "ek_kws_hop", "kws_invoke"):

@@ -39,8 +39,10 @@ int _write(int fd, const char *buf, int n) {
     return n;
 }
 
-/* Single producer (interrupt) / single consumer (main) ring: each side writes only its
- * own index; 32-bit index reads and writes are atomic on Cortex-M. */
+/* Single producer (the audio interrupt; on the RP2040 core 1) / single consumer (main)
+ * ring: each side writes only its own index; 32-bit index reads and writes are atomic on
+ * Cortex-M, and none of these cores reorders stores to normal memory as the other side
+ * sees them (no data cache on the M0+ / M4; the M7's D-cache stays off). */
 static int16_t ring[EK_AUDIO_RING];
 static volatile uint32_t head, tail, dropped;
 
