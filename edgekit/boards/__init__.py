@@ -42,6 +42,11 @@ _CORES = {
 }
 HOST = "host"
 FRONTENDS = ("float", "fixed")   # the audio front end's arithmetic: FPU or integer only
+# Where a bare-metal board's PDM microphone is decimated to 16 kHz PCM: by the SoC
+# ("hardware"), by edgekit's decimator (ek_pdm.c) in the audio interrupt on the core that
+# also runs the model ("software": its cycles count in deploy's real-time plan), or on a
+# second core ("software-core1": the RP2040's core 1).
+PDM_DECIMATION = ("hardware", "software", "software-core1")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class Board:
     flash_wait_states: int = 0    # flash read wait states at clock_hz (cycle estimate only)
     emulator_fpu: bool = False    # the QEMU machine also runs FPU code this board's builds do not use
     soc: str = ""            # real boards on the local platform: baremetal/soc/ek_<soc>.c
+    pdm_decimation: str = ""      # a PDM microphone's PDM -> PCM: one of PDM_DECIMATION
     arduino_platform: str = ""    # optional Arduino-framework build (needs the PlatformIO registry)
     arduino_board: str = ""
     arduino_pdm: bool = False     # the Arduino build reads the microphone (the core's PDM library)
@@ -137,7 +143,7 @@ def require_firmware(board: Board) -> None:
 _TYPES = {"name": str, "description": str, "core": str, "fpu": bool, "dsp": bool, "clock_hz": int,
           "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str,
           "flash_origin": int, "ram_origin": int, "flash_wait_states": int, "emulator_fpu": bool,
-          "soc": str}
+          "soc": str, "pdm_decimation": str}
 _MEMORY_MAP = ("flash_origin", "ram_origin")   # required on the local platform: the linker script's MEMORY
 
 
@@ -161,7 +167,7 @@ def _parse(path: Path) -> Board:
     if core != HOST and core not in _CORES:
         raise InputError(f"board file {path}: unknown core '{core}'; known: {HOST}, {', '.join(_CORES)}")
     mcu = core != HOST
-    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states", "emulator_fpu", "soc")
+    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states", "emulator_fpu", "soc", "pdm_decimation")
     pio, arduino = d.get("platformio", {}), d.get("arduino", {})
     local = isinstance(pio, dict) and pio.get("platform") == LOCAL_PLATFORM
     if mcu and "emulator" not in d and not pio:
@@ -205,6 +211,12 @@ def _check(path: Path, b: Board) -> None:
     if b.soc and not (SOC_DIR / f"ek_{b.soc}.c").is_file():
         raise InputError(f"board file {path}: soc '{b.soc}' has no board support code "
                          f"(known: {', '.join(sorted(p.stem[3:] for p in SOC_DIR.glob('ek_*.c')))})")
+    if b.pdm_decimation not in ("", *PDM_DECIMATION):
+        raise InputError(f"board file {path}: pdm_decimation must be one of {', '.join(PDM_DECIMATION)}, "
+                         f"not '{b.pdm_decimation}'")
+    if b.soc and b.audio.startswith("pdm") and not b.pdm_decimation:
+        raise InputError(f"board file {path}: a PDM microphone needs pdm_decimation "
+                         f"({', '.join(PDM_DECIMATION)})")
     if not 0 <= b.flash_wait_states <= 15:
         raise InputError(f"board file {path}: flash_wait_states must be 0..15, got {b.flash_wait_states}")
     for mem in ("flash", "ram"):

@@ -132,10 +132,9 @@ def _audio_flags(board: Board) -> list[str]:
 
 
 def _pdm(board: Board) -> bool:
-    """A real bare-metal board with a PDM microphone: its build has edgekit's decimator
-    (ek_pdm.c, -DEK_PDM, and its tables); a SoC that decimates in hardware (nRF52840) does
-    not call it, and the linker drops it (--gc-sections)."""
-    return board.baremetal and not board.emulated and board.audio.startswith("pdm")
+    """A real bare-metal board whose PDM microphone's bits edgekit's decimator turns into PCM:
+    its build has ek_pdm.c (-DEK_PDM) and its tables."""
+    return board.baremetal and not board.emulated and board.pdm_decimation.startswith("software")
 
 
 def _envs(board: Board, flags: list[str], toolchain: Path | None) -> dict[str, dict[str, str]]:
