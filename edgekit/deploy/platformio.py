@@ -198,6 +198,8 @@ def _baremetal_sources(src: Path, inc: Path, board: Board) -> None:
     for f in ("startup.c", "ek_board.c", "ek_board.h"):
         shutil.copy(BAREMETAL / f, d / f)
     shutil.copy(SOC_DIR / f"ek_{board.soc}.c", d / f"ek_{board.soc}.c")
+    for h in SOC_DIR.glob("*.h"):   # code two SoC files share (ek_rp2_shared.h)
+        shutil.copy(h, d / h.name)
     if board.soc == "rp2040":   # the bootrom runs no flash image without its boot block
         from edgekit.deploy import boot2
         (d / "ek_boot2.c").write_text(boot2.boot2_c(boot2.image(boot2.assemble())))

@@ -47,7 +47,7 @@ def _symbols(elf: Path) -> dict[str, int]:
 
 
 def test_every_real_board_is_built_bare_metal_by_default():
-    assert {"disco_f407vg", "nano33ble", "rpipico", "disco_f746ng", "nucleo_l4r5zi"} <= {b.name for b in REAL}
+    assert {"disco_f407vg", "nano33ble", "rpipico", "rpipico2", "disco_f746ng", "nucleo_l4r5zi"} <= {b.name for b in REAL}
     assert all(b.baremetal and b.soc and not b.pio_framework for b in REAL)
 
 
@@ -85,6 +85,21 @@ def test_rp2040_boot2_block(tmp_path, gen):
     dump = subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", "-j", ".boot2", str(elf), str(tmp_path / "b2")],
                           capture_output=True, text=True)
     assert dump.returncode == 0 and (tmp_path / "b2").read_bytes() == block
+
+
+@needs_arm
+def test_rp2350_image_def_block(tmp_path, gen):
+    """The Pico 2's boot block: the five words of the smallest IMAGE_DEF (RP2350 datasheet
+    5.9: start marker, IMAGE_TYPE = secure Arm executable for the RP2350, LAST item, link,
+    end marker) within the first 4 KB of flash, after the vector table."""
+    elf = _build(get_board("rpipico2"), gen, tmp_path / "p")
+    at = _symbols(elf)["image_def"]
+    assert 0x10000000 < at < 0x10001000 - 20
+    r = subprocess.run(["arm-none-eabi-objcopy", "-O", "binary", "-j", ".isr_vector", str(elf), str(tmp_path / "v")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0
+    words = [int.from_bytes((tmp_path / "v").read_bytes()[at - 0x10000000:][i:i + 4], "little") for i in range(0, 20, 4)]
+    assert words == [0xFFFFDED3, 0x10210142, 0x000001FF, 0, 0xAB123579]
 
 
 @needs_arm
