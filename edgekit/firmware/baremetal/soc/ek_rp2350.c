@@ -4,7 +4,7 @@
  *
  * From the RP2350 datasheet: address map 2.2; RESETS 7.5 (bit numbers below); CLOCKS 8.1
  * (CLK_SYS_RESUS_CTRL at 0x84); PADS_BANK0 9.11 (ISO, bit 8: pads come out of reset
- * isolated until software clears it); the boot image: 5.9, a flash image needs a block
+ * isolated until software clears it, and with their input disabled); the boot image: 5.9, a flash image needs a block
  * declaring it (IMAGE_DEF) within its first 4 KB, and no boot2 (the bootrom sets up the
  * flash interface for serial reads itself). Verified here: it compiles and links, the
  * block sits in the first 4 KB (tests); clocks, UART, microphone and core 1 only on

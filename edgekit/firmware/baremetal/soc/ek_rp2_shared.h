@@ -23,7 +23,8 @@
 #define XOSC_HZ 12000000u
 #define PIO0 0x50200000u
 #define SIO 0xD0000000u        /* FIFO_ST 0x050, FIFO_WR 0x054, FIFO_RD 0x058 */
-#define CLR 0x3000u            /* atomic bit-clear alias of every APB register */
+#define SET 0x2000u            /* atomic bit-set alias of every APB register */
+#define CLR 0x3000u            /* atomic bit-clear alias */
 
 #define UART_TX_PIN 0u
 #define UART_RX_PIN 1u
@@ -47,7 +48,7 @@ static int pll_settings(uint32_t *fbdiv, uint32_t *pd1, uint32_t *pd2) {
     for (uint32_t fb = 1600000000u / XOSC_HZ; fb * XOSC_HZ >= 750000000u; fb--)
         for (uint32_t p1 = 7; p1 >= 1; p1--)
             for (uint32_t p2 = 1; p2 <= p1; p2++)
-                if (fb * XOSC_HZ == F_CPU * p1 * p2) {
+                if (fb * XOSC_HZ % (p1 * p2) == 0 && fb * XOSC_HZ / (p1 * p2) == F_CPU) {   /* no overflow */
                     *fbdiv = fb, *pd1 = p1, *pd2 = p2;
                     return 1;
                 }
@@ -83,11 +84,17 @@ void ek_soc_clock_init(void) {
     unreset(1u << RESET_IO_BANK0 | 1u << RESET_PADS_BANK0);
 }
 
-static void pin_function(uint32_t pin, uint32_t funcsel) {
-    EK_REG(IO_BANK0 + 0x04u + 8u * pin) = funcsel;   /* GPIOn_CTRL */
-#ifdef EK_RP2_PAD_ISO
-    EK_REG(PADS_BANK0 + CLR + 0x04u + 4u * pin) = EK_RP2_PAD_ISO;   /* GPIOn pad: leave isolation */
+#ifndef EK_RP2_PAD_ISO
+#define EK_RP2_PAD_ISO 0u
 #endif
+
+/* The pin to a peripheral: its pad's input enabled (IE, bit 6: the RP2350 resets it off),
+ * output not disabled (OD, bit 7), out of isolation (RP2350), then FUNCSEL */
+static void pin_function(uint32_t pin, uint32_t funcsel) {
+    const uint32_t pad = PADS_BANK0 + 0x04u + 4u * pin;   /* GPIOn pad control */
+    EK_REG(pad + SET) = 1u << 6;
+    EK_REG(pad + CLR) = 1u << 7 | EK_RP2_PAD_ISO;
+    EK_REG(IO_BANK0 + 0x04u + 8u * pin) = funcsel;   /* GPIOn_CTRL */
 }
 
 void ek_soc_uart_init(uint32_t baud) {
@@ -119,9 +126,9 @@ const char ek_audio_source[] = "PDM microphone on GP2/GP3 via PIO0 (edgekit CIC 
  * microphone's datasheet. */
 static const uint16_t pio_program[] = {0x4001, 0xB042};
 
-/* Core 1 does nothing but drain the PIO's RX FIFO into the decimator (~60 % of a 133 MHz
- * M0+, an ESTIMATE counted in QEMU: README), so core 0 keeps its whole clock for the front
- * end and the model. */
+/* Core 1 does nothing but drain the PIO's RX FIFO into the decimator (its load: an
+ * ESTIMATE counted in QEMU, reported by deploy), so core 0 keeps its whole clock for the
+ * front end and the model. */
 static uint32_t core1_stack[256];
 
 static void core1_decimate(void) {
@@ -173,5 +180,5 @@ int ek_soc_audio_start(void) {
     return 0;
 }
 #else
-#error "the Pico's firmware takes a PDM microphone (EK_AUDIO_PDM)"
+#error "the Picos' firmware takes a PDM microphone (EK_AUDIO_PDM)"
 #endif
