@@ -89,10 +89,10 @@ def test_compiler_flags_follow_core_fpu_and_dsp(tmp_path):
     assert get_board(str(_board_file(tmp_path, no_dsp))).cflags[:2] == ("-mcpu=cortex-m33+nodsp", "-mfloat-abi=soft")
 
 
-@pytest.mark.parametrize("board", [b for b in list_boards() if b.emulated], ids=lambda b: b.name)
+@pytest.mark.parametrize("board", [b for b in list_boards() if b.baremetal], ids=lambda b: b.name)
 def test_platformio_board_file_is_derived_from_the_board_file(board):
     j = json.loads(board_json(board))
-    assert j["build"]["cpu"] == board.core and j["build"]["qemu_machine"] == board.emulator
+    assert j["build"]["cpu"] == board.core and j["build"]["qemu_machine"] == (board.emulator or "")
     assert j["build"]["f_cpu"] == f"{board.clock_hz}L"
     assert ("-mfloat-abi=hard" in j["build"]["float_flags"]) == board.fpu
     assert (j["upload"]["maximum_size"], j["upload"]["maximum_ram_size"]) == (board.flash_bytes, board.ram_bytes)

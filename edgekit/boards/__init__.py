@@ -2,9 +2,15 @@
 
 A board file names the core, FPU and DSP, clock, flash and RAM, the audio front end and
 source, and how the board is run: `emulator` (a QEMU machine), a `[platformio]` section
-(a firmware build), both, or neither (`host`: this machine's gcc). An emulated board also
-gives its memory map, `flash_origin` and `ram_origin` (with flash_bytes and ram_bytes):
-edgekit's linker script for the QEMU builds is filled in from them. `flash_wait_states`
+(a firmware build), both, or neither (`host`: this machine's gcc). A board built with
+edgekit's own bare-metal platform (`platform = "edgekit-baremetal"`: every emulated board,
+and every real board by default) also gives its memory map, `flash_origin` and
+`ram_origin` (with flash_bytes and ram_bytes): edgekit's linker script is filled in from
+them, and its clock_hz is the clock its board support code programs. A real board names
+that code with `soc` (edgekit/firmware/baremetal/soc/ek_<soc>.c: clock tree, UART,
+microphone) and may keep PlatformIO's Arduino build for users online in an `[arduino]`
+section (`platform`, `board`: a second environment, `pio run -e <name>_arduino`; `pdm = true`
+where the Arduino core has a PDM library, else that build reads serial PCM). `flash_wait_states`
 (optional, default 0: the MPS2 boards' code memory is SRAM) is the flash read latency at the
 board's clock, for the cycle estimate (edgekit/toolchain/profile.py). `emulator_fpu`
 (optional) says that the QEMU machine executes FPU instructions although the board's own
@@ -20,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgekit.errors import InputError
-from edgekit.resources import BOARDS_DIR
+from edgekit.resources import BOARDS_DIR, FIRMWARE
+
+LOCAL_PLATFORM = "edgekit-baremetal"   # edgekit/firmware/platformio/edgekit-baremetal: offline
+SOC_DIR = FIRMWARE / "baremetal" / "soc"   # real boards' clock tree, UART and microphone code
 
 # Per core: gcc's -mcpu, the FPU it can have (-mfpu), whether it can have the DSP extension.
 _CORES = {
@@ -33,6 +42,11 @@ _CORES = {
 }
 HOST = "host"
 FRONTENDS = ("float", "fixed")   # the audio front end's arithmetic: FPU or integer only
+# Where a bare-metal board's PDM microphone is decimated to 16 kHz PCM: by the SoC
+# ("hardware"), by edgekit's decimator (ek_pdm.c) in the audio interrupt on the core that
+# also runs the model ("software": its cycles count in deploy's real-time plan), or on a
+# second core ("software-core1": the RP2040's core 1).
+PDM_DECIMATION = ("hardware", "software", "software-core1")
 
 
 @dataclass(frozen=True)
@@ -55,7 +69,17 @@ class Board:
     ram_origin: int = 0
     flash_wait_states: int = 0    # flash read wait states at clock_hz (cycle estimate only)
     emulator_fpu: bool = False    # the QEMU machine also runs FPU code this board's builds do not use
+    soc: str = ""            # real boards on the local platform: baremetal/soc/ek_<soc>.c
+    pdm_decimation: str = ""      # a PDM microphone's PDM -> PCM: one of PDM_DECIMATION
+    arduino_platform: str = ""    # optional Arduino-framework build (needs the PlatformIO registry)
+    arduino_board: str = ""
+    arduino_pdm: bool = False     # the Arduino build reads the microphone (the core's PDM library)
     path: str = ""
+
+    @property
+    def baremetal(self) -> bool:
+        """Built by edgekit's own platform (offline), not a PlatformIO registry platform."""
+        return self.pio_platform == LOCAL_PLATFORM
 
     @property
     def emulated(self) -> bool:
@@ -118,8 +142,9 @@ def require_firmware(board: Board) -> None:
 
 _TYPES = {"name": str, "description": str, "core": str, "fpu": bool, "dsp": bool, "clock_hz": int,
           "flash_bytes": int, "ram_bytes": int, "frontend": str, "audio": str, "emulator": str,
-          "flash_origin": int, "ram_origin": int, "flash_wait_states": int, "emulator_fpu": bool}
-_MEMORY_MAP = ("flash_origin", "ram_origin")   # required with `emulator`: the linker script's MEMORY
+          "flash_origin": int, "ram_origin": int, "flash_wait_states": int, "emulator_fpu": bool,
+          "soc": str, "pdm_decimation": str}
+_MEMORY_MAP = ("flash_origin", "ram_origin")   # required on the local platform: the linker script's MEMORY
 
 
 def _field(path: Path, d: dict, key: str, required: bool):
@@ -142,20 +167,28 @@ def _parse(path: Path) -> Board:
     if core != HOST and core not in _CORES:
         raise InputError(f"board file {path}: unknown core '{core}'; known: {HOST}, {', '.join(_CORES)}")
     mcu = core != HOST
-    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states", "emulator_fpu")
-    pio = d.get("platformio", {})
+    optional = ("emulator", *_MEMORY_MAP, "flash_wait_states", "emulator_fpu", "soc", "pdm_decimation")
+    pio, arduino = d.get("platformio", {}), d.get("arduino", {})
+    local = isinstance(pio, dict) and pio.get("platform") == LOCAL_PLATFORM
     if mcu and "emulator" not in d and not pio:
         raise InputError(f"board file {path}: a board needs an 'emulator' (QEMU machine) or a "
                          "[platformio] section")
     f = {k: _field(path, d, k, k in ("name", "description") or (mcu and k not in optional)
-                   or (mcu and "emulator" in d and k in _MEMORY_MAP))
+                   or (mcu and ("emulator" in d or local) and k in _MEMORY_MAP)
+                   or (local and "emulator" not in d and k == "soc"))
          for k in _TYPES if k != "core"}
     if not isinstance(pio, dict) or any(not isinstance(pio.get(k, ""), str) for k in ("platform", "board", "framework")) \
             or (pio and not (pio.get("platform") and pio.get("board"))):
         raise InputError(f"board file {path}: [platformio] needs 'platform' and 'board' strings "
                          "('framework' optional)")
+    if not isinstance(arduino, dict) or (arduino and not all(isinstance(arduino.get(k), str) and arduino[k]
+                                                             for k in ("platform", "board"))) \
+            or not isinstance(arduino.get("pdm", False), bool):
+        raise InputError(f"board file {path}: [arduino] needs 'platform' and 'board' strings ('pdm' "
+                         "optional, true or false)")
     b = Board(core=core, **{k: v for k, v in f.items() if v is not None}, pio_platform=pio.get("platform", ""),
-              pio_board=pio.get("board", ""), pio_framework=pio.get("framework", ""), path=str(path))
+              pio_board=pio.get("board", ""), pio_framework=pio.get("framework", ""),
+              arduino_platform=arduino.get("platform", ""), arduino_board=arduino.get("board", ""), arduino_pdm=arduino.get("pdm", False), path=str(path))
     _check(path, b)
     return b
 
@@ -175,6 +208,15 @@ def _check(path: Path, b: Board) -> None:
     for key in ("clock_hz", "flash_bytes", "ram_bytes"):
         if getattr(b, key) <= 0:
             raise InputError(f"board file {path}: {key} must be > 0")
+    if b.soc and not (SOC_DIR / f"ek_{b.soc}.c").is_file():
+        raise InputError(f"board file {path}: soc '{b.soc}' has no board support code "
+                         f"(known: {', '.join(sorted(p.stem[3:] for p in SOC_DIR.glob('ek_*.c')))})")
+    if b.pdm_decimation not in ("", *PDM_DECIMATION):
+        raise InputError(f"board file {path}: pdm_decimation must be one of {', '.join(PDM_DECIMATION)}, "
+                         f"not '{b.pdm_decimation}'")
+    if b.soc and b.audio.startswith("pdm") and not b.pdm_decimation:
+        raise InputError(f"board file {path}: a PDM microphone needs pdm_decimation "
+                         f"({', '.join(PDM_DECIMATION)})")
     if not 0 <= b.flash_wait_states <= 15:
         raise InputError(f"board file {path}: flash_wait_states must be 0..15, got {b.flash_wait_states}")
     for mem in ("flash", "ram"):

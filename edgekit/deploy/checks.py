@@ -24,7 +24,7 @@ def check_tools(board: Board, build: bool, run: bool, verify: bool) -> None:
     QEMU should not cost a compression run first)."""
     from edgekit.toolchain.cbuild import need_tool
 
-    if board.emulated and (build or verify):
+    if (board.emulated and verify) or (board.baremetal and build):
         need_tool("arm-none-eabi-gcc", "gcc-arm-none-eabi libnewlib-arm-none-eabi")
     if board.emulated and (verify or (build and run)):
         need_tool("qemu-system-arm", "qemu-system-arm")

@@ -220,18 +220,22 @@ def build_pdm(target: Board, workdir: Path, spec=None) -> Path:
     from edgekit.audio.emit import generate_pdm_tables
     from edgekit.audio.pdm import PdmSpec
 
+    from edgekit.resources import RUNTIME
+
     return build(None, target, workdir, FIRMWARE / "app" / "ek_pdm_main.c", ("-DEK_PDM",),
-                 extra_srcs=(FRONTEND / "src" / "ek_pdm.c",),
+                 extra_srcs=(FRONTEND / "src" / "ek_pdm.c", RUNTIME / "src" / "ek_profile.c"),
                  extra_files=generate_pdm_tables(spec or PdmSpec()), includes=include_dirs())
 
 
 def run_pdm(exe: Path, target: Board, pdm: np.ndarray, chunks: list[int], lsb_first: bool = False,
-            timeout: float = 600) -> np.ndarray:
-    """Run the decimator build on packed PDM bytes fed in chunks of the given sizes
-    (cycled): the int16 PCM."""
+            timeout: float = 600, plugin: list[str] | None = None) -> np.ndarray:
+    """Run the decimator build (host, or QEMU for an emulated board) on packed PDM bytes fed
+    in chunks of the given sizes (cycled): the int16 PCM. plugin: the QEMU counting plugin
+    (each ek_pdm_process call is bracketed by markers 0 and 1)."""
     wd = exe.parent
     (wd / "ek_pdm.bin").write_bytes(np.ascontiguousarray(pdm, np.uint8).tobytes())
     (wd / "ek_chunks.bin").write_bytes(np.asarray(chunks, "<i4").tobytes())
+    (wd / "ek_lsb.txt").write_text(str(int(lsb_first)))   # QEMU runs take no arguments
     run_program(exe, target, ["ek_pdm.bin", "ek_chunks.bin", "ek_pcm.bin", str(int(lsb_first))],
-                "the PDM decimator run", timeout)
+                "the PDM decimator run", timeout, plugin)
     return np.frombuffer((wd / "ek_pcm.bin").read_bytes(), "<i2").copy()

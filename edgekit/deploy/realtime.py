@@ -9,7 +9,10 @@ the model never due (the front end and the audio input only), once with the mode
 PROBE_STRIDE_MS. Each run's instruction-class counts become cycles at the target's
 clock and flash wait states (edgekit.toolchain.profile.estimate: an ESTIMATE, which
 ignores caches, bus contention and interrupts; the audio input here is a wav read over
-semihosting, not the board's DMA). Then
+semihosting, not the board's DMA). A board whose PDM microphone edgekit's decimator
+decodes (board file pdm_decimation) also has the decimator counted on one second of PDM,
+built the same way: its cycles join the front end's on the core that runs the model
+("software"), or are reported as the second core's load ("software-core1"). Then
 
     load(stride) = (front-end cycles per second + model cycles x 1000 / stride) / clock.
 
@@ -46,10 +49,11 @@ class Costs:
     """ESTIMATED cycles of the KWS firmware on a board, each as (with flash wait states on
     every fetch and flash read: no cache, an upper bound; without them: a perfect cache or
     flash accelerator, a lower bound). Equal on boards without wait states."""
-    frontend_per_s: tuple[float, float]    # front end + audio input, per second of audio
+    frontend_per_s: tuple[float, float]    # front end + audio input (+ PDM decimation), per second of audio
     inference: tuple[float, float]         # one run of the model and the detector's decision
     clock_hz: int
     counted_on: str                        # the QEMU machine that executed the target's code
+    core1_per_s: tuple[float, float] = (0.0, 0.0)   # PDM decimation on a second core, per second
 
     def load(self, stride_ms: int, cached: bool = False) -> float:
         i = 1 if cached else 0
@@ -102,6 +106,25 @@ def _stream_cycles_per_s(gen, probe: Board, labels: list[str], cfg, wav: Path,
     return np.array([e["stream_cycles"], e["stream_core_cycles"]]) / seconds, r["inferences"]
 
 
+def _pdm_cycles_per_s(probe: Board, workdir: Path) -> np.ndarray:
+    """[cycles, cycles without flash stalls] edgekit's PDM decimator takes per second of
+    audio: one second of PDM noise (its cost does not depend on the bits) through the
+    decimator built for the target, counted between the markers around each call."""
+    from edgekit.audio.pdm import PdmSpec
+    from edgekit.deploy.firmware import build_pdm, run_pdm
+    from edgekit.toolchain.profile import counter_diff, counting_plugin, estimate_cycles, read_counter_marks
+
+    workdir.mkdir()
+    exe = build_pdm(probe, workdir)
+    plugin, counts = counting_plugin(exe, probe)
+    spec = PdmSpec()
+    run_pdm(exe, probe, np.random.default_rng(0).integers(0, 256, spec.pdm_rate // 8, dtype=np.uint8), [4096],
+            plugin=plugin)
+    marks = read_counter_marks(counts)
+    calls = [estimate_cycles(counter_diff(a, b), probe) for a, b in zip(marks[::2], marks[1::2])]
+    return np.array([sum(c["cycles"] for c in calls), sum(c["core_cycles"] for c in calls)])
+
+
 def unmeasurable(board: Board) -> str | None:
     """Why the costs cannot be counted here, or None."""
     import shutil
@@ -131,11 +154,15 @@ def measure(gen, board: Board, labels: list[str], cfg, frontend: str | None = No
         fe, _ = _stream_cycles_per_s(gen, probe, labels, never, wav, Path(d) / "frontend", spec)
         both, n = _stream_cycles_per_s(gen, probe, labels, dataclasses.replace(cfg, stride_ms=PROBE_STRIDE_MS),
                                        wav, Path(d) / "model", spec)
+        pdm = (_pdm_cycles_per_s(probe, Path(d) / "pdm") if board.pdm_decimation.startswith("software")
+               else np.zeros(2))
     if n < 1:
         raise RuntimeError(f"{probe.name}: the probe stream ran no inference")
     inf = (both - fe) * PROBE_SECONDS / n
+    core1 = pdm if board.pdm_decimation == "software-core1" else np.zeros(2)
+    fe = fe + (pdm if board.pdm_decimation == "software" else 0)
     return Costs((float(fe[0]), float(fe[1])), (float(inf[0]), float(inf[1])), board.clock_hz,
-                 probe.emulator or "")
+                 probe.emulator or "", (float(core1[0]), float(core1[1])))
 
 
 def fitted(cfg, stride_ms: int):
@@ -172,7 +199,10 @@ def plan(costs: Costs | str, board: Board, cfg, max_load: float, auto: bool) -> 
               "load": round(costs.load(shown), 3), "load_cached": round(costs.load(shown, True), 3),
               "inference_ms": round(costs.inference_ms(), 1), "inference_ms_cached": round(costs.inference_ms(True), 1),
               "frontend_load": round(costs.frontend_load(), 3), "real_time": fits,
-              "relies_on_flash_cache": fits and cached}
+              "relies_on_flash_cache": fits and cached,
+              **({"core1_load": round(costs.core1_per_s[0] / board.clock_hz, 3),
+                  "core1_load_cached": round(costs.core1_per_s[1] / board.clock_hz, 3)}
+                 if costs.core1_per_s[0] else {})}
     if fits and cached:
         report["warning"] = (f"real time on {board.name} at a {shown} ms stride rests on its flash cache: with every "
                              f"fetch paying the {board.flash_wait_states} wait states the load would be "

@@ -226,7 +226,7 @@ def elf_sizes(elf: Path) -> dict:
     size = need_tool("arm-none-eabi-size", "gcc-arm-none-eabi")
     line = subprocess.run([size, "-A", str(elf)], capture_output=True, text=True).stdout
     sec = {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\.\S+)\s+(\d+)", line, re.M)}
-    flash = sum(v for k, v in sec.items() if k in (".isr_vector", ".text", ".ARM.exidx", ".data"))
+    flash = sum(v for k, v in sec.items() if k in (".boot2", ".isr_vector", ".text", ".ARM.exidx", ".data"))
     return {"flash_bytes": flash, "static_ram_bytes": sec.get(".data", 0) + sec.get(".bss", 0),
             "sections": sec}
 

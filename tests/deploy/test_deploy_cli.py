@@ -124,12 +124,23 @@ def test_real_board_projects(tmp_path, board):
             out / "include" / "ek_kws_config.h").read_text()
     ini = configparser.ConfigParser()
     ini.read(out / "platformio.ini")
+    # the default environment: bare-metal, edgekit's local platform, the board's own sources
     env = ini[f"env:{board.name}"]
-    assert (env["platform"], env["board"], env["framework"]) == (board.pio_platform, board.pio_board,
-                                                                 board.pio_framework)
+    assert ini["platformio"]["default_envs"] == board.name and board.baremetal
+    assert env["platform"].endswith("/edgekit-baremetal") and env["board"] == board.pio_board
+    assert "framework" not in env and env["build_src_filter"] == "+<*> -<arduino/>"
     assert ("-DEK_AUDIO_PDM" in env["build_flags"]) == board.audio.startswith("pdm")
     assert ("-DEK_FE_FIXED" in env["build_flags"]) == (board.frontend == "fixed")
-    assert (out / "src" / "main.cpp").exists() and (out / "include" / "ek_kws_config.h").exists()
+    assert (out / "src" / "baremetal" / f"ek_{board.soc}.c").exists() and (out / "src" / "baremetal" / "main.c").exists()
+    assert (out / "include" / "ek_kws_config.h").exists() and (out / "link.ld").exists()
+    # the Arduino build for users online, beside it (where PlatformIO has the board)
+    if not board.arduino_platform:
+        assert f"env:{board.name}_arduino" not in ini and not (out / "src" / "arduino").exists()
+        return
+    ard = ini[f"env:{board.name}_arduino"]
+    assert (ard["platform"], ard["board"], ard["framework"]) == (board.arduino_platform, board.arduino_board, "arduino")
+    assert ard["build_src_filter"] == "+<*> -<baremetal/>" and (out / "src" / "arduino" / "main.cpp").exists()
+    assert ("-DEK_AUDIO_PDM" in ard["build_flags"]) == board.arduino_pdm
 
 
 def test_offline_real_board_build_fails_fast_and_keeps_the_project(tmp_path):
@@ -140,7 +151,11 @@ def test_offline_real_board_build_fails_fast_and_keeps_the_project(tmp_path):
 
     env = {**cli_env(), "EDGEKIT_PIO_REGISTRY": "127.0.0.1:9", "EDGEKIT_PIO_CORE": str(tmp_path / "pio")}
     out = tmp_path / "proj"
-    r = edgekit_cli("deploy", INT8, "--board", "nano33ble", "-o", out, "--max-load", "0.9", env=env)
+    # the Nano 33 BLE as a board file that asks for PlatformIO's own platform and Arduino
+    text = (BOARDS_DIR / "nano33ble.toml").read_text().split("[platformio]")[0]
+    arduino = tmp_path / "nano_arduino.toml"
+    arduino.write_text(text + '[platformio]\nplatform = "nordicnrf52"\nboard = "nano33ble"\nframework = "arduino"\n')
+    r = edgekit_cli("deploy", INT8, "--board", arduino, "-o", out, "--max-load", "0.9", env=env)
     assert r.returncode == 7 and r.stderr.count("\n") == 1, r.stderr
     assert "'nordicnrf52'" in r.stderr and "cannot be reached" in r.stderr and f"kept in {out}" in r.stderr
     for f in ("platformio.ini", "src/main.cpp", "model.tflite", "include/ek_kws_config.h"):

@@ -100,3 +100,22 @@ def test_deploy_refuses_a_board_too_slow_for_the_model(tmp_path):
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert "slow cannot keep up at 8 MHz" in r.stderr and "--max-load" in r.stderr
     assert not out.exists() and not list(tmp_path.glob(".edgekit-*"))
+
+
+@needs_tools
+def test_software_pdm_decimation_is_in_the_plan(tmp_path):
+    """A board that decimates its PDM microphone in software pays for it: on the STM32F407
+    (decimator in the DMA interrupt) its counted cycles join the front end's; on the RP2040
+    (decimator on core 1) they are the second core's load; the nRF52840 decimates in hardware."""
+    g = generate(load_model(INT8), "kws")
+    f407, pico = get_board("disco_f407vg"), get_board("rpipico")
+    pdm = {b.name: rt._pdm_cycles_per_s(rt.probe_board(b), tmp_path / b.name) for b in (f407, pico)}
+    assert 10e6 < pdm["disco_f407vg"][1] < 40e6 and 40e6 < pdm["rpipico"][1] < 120e6, pdm   # core cycles / s
+    hw = (BOARDS_DIR / "disco_f407vg.toml").read_text().replace('pdm_decimation = "software"', 'pdm_decimation = "hardware"')
+    (tmp_path / "hw.toml").write_text(hw)
+    with_pdm, without = (rt.measure(g, b, LABELS, KwsConfig()) for b in (f407, get_board(str(tmp_path / "hw.toml"))))
+    assert with_pdm.frontend_per_s[1] - without.frontend_per_s[1] == pytest.approx(pdm["disco_f407vg"][1], rel=1e-6)
+    assert with_pdm.core1_per_s == without.core1_per_s == (0.0, 0.0)
+    _, rep = rt.plan(dataclasses.replace(costs(2e6, 10e6, pico.clock_hz), core1_per_s=tuple(pdm["rpipico"])),
+                     pico, KwsConfig(), 0.5, auto=True)
+    assert rep["core1_load"] == round(pdm["rpipico"][0] / pico.clock_hz, 3)

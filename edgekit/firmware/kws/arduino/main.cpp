@@ -1,4 +1,6 @@
-/* main.cpp: the KWS firmware for real boards (Arduino framework).
+/* main.cpp: the KWS firmware for real boards, Arduino framework: the `<board>_arduino`
+ * environment of a deploy project, built where the PlatformIO registry can be reached (the
+ * default, offline build is bare-metal: ek_kws_board_main.c).
  *
  * Audio sources (chosen by the board file, -DEK_AUDIO_PDM or -DEK_AUDIO_SERIAL):
  *   PDM     the on-board PDM microphone through the core's PDM library (Nano 33 BLE Sense:
