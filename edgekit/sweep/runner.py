@@ -3,7 +3,10 @@
 - One Ray task per (model, seed) makes the synthetic set; its result stays in Ray's
   object store and every trial of that model and seed takes it from there (the model's
   bytes too: put once).
-- One Ray task per trial (edgekit.sweep.trial.run_trial), one CPU each. A task whose
+- One Ray task per (model, seed, compression setting) compresses (the expensive part,
+  minutes with learned rounding); the trials of every board take its files.
+- One Ray task per trial (edgekit.sweep.trial.run_trial: code, QEMU count, scores), one
+  CPU each. A task whose
   worker process dies is retried by Ray (MAX_RETRIES); an error of the trial itself (a
   model edgekit refuses) is not: it is recorded as a failed row.
 - The driver writes each trial's artifacts and then its row as the trial ends (store.py),
@@ -78,16 +81,20 @@ def execute(trials, models: dict, evaluation, on_done) -> None:
 
     opts = {"num_cpus": 1, "max_retries": MAX_RETRIES}
     synth_task = ray.remote(**opts)(T.synthetic_set)
+    compress_task = ray.remote(**opts)(T.compressed)
     trial_task = ray.remote(**opts)(T.run_trial)
     model_refs = {m: ray.put(models[m]) for m in {t.model for t in trials}}
     eval_ref = ray.put(evaluation)
     sets: dict = {}
+    models_c: dict = {}
     pending = {}
     for t in trials:
         sk = (t.model, t.synth_config())
         if sk not in sets:
             sets[sk] = synth_task.remote(t.model, model_refs[t.model], t)
-        pending[trial_task.remote(t, model_refs[t.model], sets[sk], eval_ref)] = t
+        if t.compress_key not in models_c:
+            models_c[t.compress_key] = compress_task.remote(t.model, model_refs[t.model], t, sets[sk])
+        pending[trial_task.remote(t, model_refs[t.model], sets[sk], models_c[t.compress_key], eval_ref)] = t
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         t = pending.pop(ready[0])

@@ -60,8 +60,12 @@ class Trial:
 
     @property
     def key(self) -> str:
-        fields = dataclasses.asdict(self)
-        return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+        return _digest(dataclasses.asdict(self))
+
+    @property
+    def compress_key(self) -> str:
+        """The same for every board: the compressed model does not depend on the board."""
+        return _digest({k: v for k, v in dataclasses.asdict(self).items() if k != "board"})
 
     @property
     def setting(self) -> str:
@@ -82,6 +86,10 @@ class Trial:
 
     def synth_config(self) -> SynthConfig:
         return dataclasses.replace(self.synth, seed=self.seed)
+
+
+def _digest(fields: dict) -> str:
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 synthetic_set: a model's synthetic calibration set for a seed, computed once per
 (model, seed) and shared by all its trials.
 
+compressed: the files `edgekit compress` (or `quantize --data-free`) writes, computed
+once per (model, seed, setting) and shared by the trials of every board.
+
 run_trial: the same stages `edgekit compress` (or `quantize --data-free`), `codegen` and
 `profile` run alone, called through the same functions, so a trial's artifacts are
 byte for byte those of the commands (tests/sweep checks it); then what the results
@@ -43,11 +46,13 @@ def synthetic_set(model: str, data: bytes, trial: Trial) -> np.ndarray:
     return synthesize(_load(model, data, load_model), trial.synth_config(), show_progress=False).x
 
 
-def _compress(trial: Trial, graph, sx: np.ndarray) -> dict[str, bytes]:
+def compressed(model: str, data: bytes, trial: Trial, sx: np.ndarray) -> dict[str, bytes]:
     """The files `edgekit compress` (or `edgekit quantize --data-free`) writes."""
+    from edgekit.importers import load_model
     from edgekit.pipeline import compress_model, quantize_model
     from edgekit.quant.ptq import QuantConfig
 
+    graph = _load(model, data, load_model)
     if trial.method == "int8":
         return {"model.tflite": quantize_model(graph, sx, "synthetic", QuantConfig())[1]}
     return compress_model(graph, trial.model, sx, trial.compress_config(), trial.synth_config())[0]
@@ -107,15 +112,17 @@ def _sizes_and_speed(qgraph, board_name: str) -> dict:
             "fits": fit.fits(firmware, board)}
 
 
-def run_trial(trial: Trial, data: bytes, sx: np.ndarray, evaluation=None) -> dict:
-    """-> {"row": the results-table row, "files": {relative path: bytes}}."""
+def run_trial(trial: Trial, data: bytes, sx: np.ndarray, compressed_files: dict[str, bytes],
+              evaluation=None) -> dict:
+    """The compressed model (`compressed`) on the trial's board -> {"row": the
+    results-table row, "files": {relative path: bytes}}."""
     from edgekit.codegen.emit import generate
     from edgekit.compress.figures import compression_figures
     from edgekit.importers import load_int8_model, load_model
 
     t0 = time.perf_counter()
     graph = _load(trial.model, data, load_model)
-    files = {f"compress/{k}": v for k, v in _compress(trial, graph, sx).items()}
+    files = {f"compress/{k}": v for k, v in compressed_files.items()}
     qgraph = _load("model.tflite", files["compress/model.tflite"], load_int8_model)
     files.update({f"c/{k}": v.encode() for k, v in generate(qgraph).files.items()})
     figures = compression_figures(qgraph)
