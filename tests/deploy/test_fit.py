@@ -63,3 +63,45 @@ def test_deploy_narrows_the_codebooks_to_fit_and_refuses_what_cannot(tmp_path):
     r = edgekit("deploy", FLOAT, "--board", _small_board(tmp_path, 60_000, 80_000), "-o", tmp_path / "q", *QUICK)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "even with 1-bit codebooks" in r.stderr, r.stderr
     assert not (tmp_path / "q").exists()
+
+
+@pytest.fixture(scope="module")
+def wide_dscnn(tmp_path_factory):
+    """The sample's DS-CNN 4.25x wider (272 channels): int8 weights over 2x the 150 KB
+    board below. Random weights, BatchNorm statistics set to plausible
+    values (synthesis matches them)."""
+    import shutil
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(SAMPLES))
+    from dscnn import DSCNN, example_input
+
+    torch.manual_seed(0)
+    m = DSCNN(c=272).eval()
+    with torch.no_grad():
+        for bn in (x for x in m.modules() if isinstance(x, torch.nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+    d = tmp_path_factory.mktemp("wide")
+    torch.export.save(torch.export.export(m, (example_input(),)), str(d / "wide_dscnn.pt2"))
+    shutil.copy(SAMPLES / "kws_ref_model.labels.txt", d / "wide_dscnn.labels.txt")
+    return d / "wide_dscnn.pt2"
+
+
+def test_int8_weights_twice_the_flash_are_compressed_to_fit_or_refused(tmp_path, wide_dscnn):
+    r = edgekit("inspect", wide_dscnn, "--json")
+    assert r.returncode == 0, r.stderr
+    weights = json.loads(r.stdout)["totals"]["params"]
+    assert weights >= 2 * 150_000                           # int8 weights alone: 2x the board's flash
+    out = tmp_path / "p"
+    r = edgekit("deploy", wide_dscnn, "--board", _small_board(tmp_path, 150_000, 240_000), "-o", out, "--fit",
+                *QUICK, "--json")
+    assert r.returncode == 0, r.stderr
+    res = json.loads(r.stdout)
+    assert res["fit"]["bins"] == 2 and res["estimate"]["flash_bytes"] <= 112_500    # 1-bit codebooks
+    r = edgekit("deploy", wide_dscnn, "--board", _small_board(tmp_path, 120_000, 240_000), "-o", tmp_path / "q",
+                "--fit", *QUICK)
+    assert r.returncode == 2 and "even with 1-bit codebooks" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert not (tmp_path / "q").exists()
