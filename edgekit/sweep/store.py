@@ -24,7 +24,7 @@ COLUMNS = {
     "ram_bytes": "INTEGER", "arena_bytes": "INTEGER", "firmware_flash_estimate": "INTEGER",
     "firmware_ram_estimate": "INTEGER", "fits": "INTEGER", "instructions": "INTEGER", "est_cycles": "INTEGER",
     "est_ms": "REAL", "counted_on": "TEXT", "proxy_agreement": "REAL", "proxy_kl": "REAL",
-    "accuracy": "REAL", "seconds": "REAL", "worker": "TEXT", "finished_at": "REAL", "deploy_command": "TEXT",
+    "accuracy": "REAL", "compress_seconds": "REAL", "seconds": "REAL", "worker": "TEXT", "finished_at": "REAL", "deploy_command": "TEXT",
 }
 
 

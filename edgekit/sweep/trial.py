@@ -46,16 +46,20 @@ def synthetic_set(model: str, data: bytes, trial: Trial) -> np.ndarray:
     return synthesize(_load(model, data, load_model), trial.synth_config(), show_progress=False).x
 
 
-def compressed(model: str, data: bytes, trial: Trial, sx: np.ndarray) -> dict[str, bytes]:
-    """The files `edgekit compress` (or `edgekit quantize --data-free`) writes."""
+def compressed(model: str, data: bytes, trial: Trial, sx: np.ndarray) -> dict:
+    """{"files": what `edgekit compress` (or `edgekit quantize --data-free`) writes,
+    "seconds": how long it took}."""
     from edgekit.importers import load_model
     from edgekit.pipeline import compress_model, quantize_model
     from edgekit.quant.ptq import QuantConfig
 
+    t0 = time.perf_counter()
     graph = _load(model, data, load_model)
     if trial.method == "int8":
-        return {"model.tflite": quantize_model(graph, sx, "synthetic", QuantConfig())[1]}
-    return compress_model(graph, trial.model, sx, trial.compress_config(), trial.synth_config())[0]
+        files = {"model.tflite": quantize_model(graph, sx, "synthetic", QuantConfig())[1]}
+    else:
+        files = compress_model(graph, trial.model, sx, trial.compress_config(), trial.synth_config())[0]
+    return {"files": files, "seconds": round(time.perf_counter() - t0, 2)}
 
 
 def _proxy(graph, qgraph, sx: np.ndarray) -> dict:
@@ -112,8 +116,7 @@ def _sizes_and_speed(qgraph, board_name: str) -> dict:
             "fits": fit.fits(firmware, board)}
 
 
-def run_trial(trial: Trial, data: bytes, sx: np.ndarray, compressed_files: dict[str, bytes],
-              evaluation=None) -> dict:
+def run_trial(trial: Trial, data: bytes, sx: np.ndarray, compression: dict, evaluation=None) -> dict:
     """The compressed model (`compressed`) on the trial's board -> {"row": the
     results-table row, "files": {relative path: bytes}}."""
     from edgekit.codegen.emit import generate
@@ -122,12 +125,13 @@ def run_trial(trial: Trial, data: bytes, sx: np.ndarray, compressed_files: dict[
 
     t0 = time.perf_counter()
     graph = _load(trial.model, data, load_model)
-    files = {f"compress/{k}": v for k, v in compressed_files.items()}
+    files = {f"compress/{k}": v for k, v in compression["files"].items()}
     qgraph = _load("model.tflite", files["compress/model.tflite"], load_int8_model)
     files.update({f"c/{k}": v.encode() for k, v in generate(qgraph).files.items()})
     figures = compression_figures(qgraph)
     row = {"weight_ratio": figures.get("weight_ratio"), "model_ratio": figures.get("model_ratio"),
            **_sizes_and_speed(qgraph, trial.board), **_proxy(graph, qgraph, sx),
            "accuracy": _accuracy(qgraph, evaluation),
+           "compress_seconds": compression["seconds"],   # once per model, seed and setting
            "seconds": round(time.perf_counter() - t0, 2), "worker": f"{socket.gethostname()}:{os.getpid()}"}
     return {"row": row, "files": files}
