@@ -35,6 +35,11 @@ class Store:
         self.db = sqlite3.connect(self.path)
         cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
         self.db.execute(f"CREATE TABLE IF NOT EXISTS trials ({cols})")
+        # a table an older edgekit wrote: add the columns it lacks (their old rows hold NULL)
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(trials)")}
+        for k in COLUMNS:
+            if k not in have:
+                self.db.execute(f"ALTER TABLE trials ADD COLUMN {k} {COLUMNS[k]}")
         self.db.commit()
 
     def done(self, retry_failed: bool = False) -> set[str]:
