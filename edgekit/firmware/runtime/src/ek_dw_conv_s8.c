@@ -159,7 +159,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);
-    const int mode = ek_rq_mode(qs, cout, lo, hi);
+    const int mode = ek_rq_mode(qs, eb, cout, n_taps, lo, hi);
     const int32_t off2p1 = 2 * out_off + 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;

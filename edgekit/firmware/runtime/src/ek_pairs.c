@@ -17,61 +17,96 @@
         EK_PAIR_MAC16(we_, wo_, a, b);                                           \
     } while (0)
 
-/* one group of 4 values for a channel pair (w: 8 bytes) or one channel (4 bytes) */
-#define EK_PAIR_GROUP(xb, w, pair)                                               \
+/* one group of 4 values of one channel (4 weight bytes), for an odd last row */
+#define EK_PAIR_GROUP1(xb, w)                                                    \
     do {                                                                         \
         const int32_t x0e = (xb)[0], x0o = (xb)[1], x1e = (xb)[2], x1o = (xb)[3]; \
         EK_PAIR_MAC(ek_load32(w), a00, a10);                                     \
-        if (pair) EK_PAIR_MAC(ek_load32((w) + 4), a01, a11);                     \
-        EK_SCHED_BARRIER();                                                      \
     } while (0)
 
+/* One group of 4 values of both vectors times a channel pair: LDM of the 4 words of
+ * the vectors (prep2) into r8-r11 (an LDM register list must ascend, hence fixed
+ * registers, clobbered), LDRD of the pair's 8 weight bytes, 4 SXTB16, 8 SMLAD: 14
+ * instructions for 16 MACs, both pointers advanced by the loads themselves. Operands:
+ * x, w, wa, wb, t (scratch), a00 a01 a10 a11. */
+#define EK_G2X2                                                                  \
+    "ldm %[x]!, {r8, r9, r10, r11}\n\t"                                         \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "sxtb16 %[t], %[wa]\n\t"                                                    \
+    "smlad %[a00], r8, %[t], %[a00]\n\t"                                         \
+    "smlad %[a10], r10, %[t], %[a10]\n\t"                                        \
+    "sxtb16 %[wa], %[wa], ror #8\n\t"                                           \
+    "smlad %[a00], r9, %[wa], %[a00]\n\t"                                        \
+    "smlad %[a10], r11, %[wa], %[a10]\n\t"                                       \
+    "sxtb16 %[t], %[wb]\n\t"                                                    \
+    "smlad %[a01], r8, %[t], %[a01]\n\t"                                         \
+    "smlad %[a11], r10, %[t], %[a11]\n\t"                                        \
+    "sxtb16 %[wb], %[wb], ror #8\n\t"                                           \
+    "smlad %[a01], r9, %[wb], %[a01]\n\t"                                        \
+    "smlad %[a11], r11, %[wb], %[a11]\n\t"
+
+#define EK_G2X2_OPERANDS                                                         \
+    : [x] "+r"(xb), [w] "+r"(w), [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), \
+      [a11] "+r"(a11), [wa] "=&r"(wa), [wb] "=&r"(wb), [t] "=&r"(t)
+
 /* acc[2 * vector + channel] += the 2 x 2 dot products over k values (xb from prep2); w
- * walks a channel pair's blocks (pair) or one plain row, which feeds the first slot */
+ * walks a channel pair's blocks (pair; 4-byte aligned: LDRD) or one plain row, which
+ * feeds the first slot. Pairs: four groups per loop iteration (the loop test is a
+ * quarter of an instruction per group), then the last k / 4 % 4 one by one. */
 static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pair,
                           int32_t acc[4]) {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const int32_t *const end = xb + k;
     if (pair) {
-        /* two groups per iteration: half the loop overhead */
-        for (; xb + 8 <= end; xb += 8, w += 16) {
-            EK_PAIR_GROUP(xb, w, 1);
-            EK_PAIR_GROUP(xb + 4, w + 8, 1);
-        }
-        if (xb < end) EK_PAIR_GROUP(xb, w, 1);
+        int32_t wa, wb, t;
+        const int32_t *const end4 = xb + (k & ~15);
+        if (xb < end4)
+            __asm("1:\n\t" EK_G2X2 EK_G2X2 EK_G2X2 EK_G2X2
+                  "cmp %[x], %[end]\n\t"
+                  "blo 1b\n\t"
+                  EK_G2X2_OPERANDS
+                  : [end] "r"(end4)
+                  : "r8", "r9", "r10", "r11", "cc", "memory");
+        while (xb < end)
+            __asm(EK_G2X2 EK_G2X2_OPERANDS : : "r8", "r9", "r10", "r11", "memory");
     } else {
-        for (; xb < end; xb += 4, w += 4) EK_PAIR_GROUP(xb, w, 0);
+        for (; xb < end; xb += 4, w += 4) EK_PAIR_GROUP1(xb, w);
     }
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 
-/* one group with decoded codebook weights: a channel pair's 4 words of int16 pairs, fed
- * straight to SMLAD; x and w advance past the group */
-#define EK_PAIR_GROUP16(x, w)                                                    \
-    do {                                                                         \
-        int32_t x0e, x0o, x1e, x1o, we_, wo_;                                    \
-        EK_LDRD_INC(x, x0e, x0o);                                                \
-        EK_LDRD_INC(x, x1e, x1o);                                                \
-        EK_LDRD_INC(w, we_, wo_);                                                \
-        EK_PAIR_MAC16(we_, wo_, a00, a10);                                       \
-        EK_LDRD_INC(w, we_, wo_);                                                \
-        EK_PAIR_MAC16(we_, wo_, a01, a11);                                       \
-        EK_SCHED_BARRIER();                                                      \
-    } while (0)
+/* One group with decoded codebook weights: the vectors' 4 words by LDM (as EK_G2X2), the
+ * channel pair's 4 words of int16 pairs by two LDRD, fed straight to SMLAD: 11
+ * instructions for 16 MACs. Operands: EK_G2X2's (t unused). */
+#define EK_G2X2_CB                                                               \
+    "ldm %[x]!, {r8, r9, r10, r11}\n\t"                                         \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlad %[a00], r8, %[wa], %[a00]\n\t"                                        \
+    "smlad %[a10], r10, %[wa], %[a10]\n\t"                                       \
+    "smlad %[a00], r9, %[wb], %[a00]\n\t"                                        \
+    "smlad %[a10], r11, %[wb], %[a10]\n\t"                                       \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlad %[a01], r8, %[wa], %[a01]\n\t"                                        \
+    "smlad %[a11], r10, %[wa], %[a11]\n\t"                                       \
+    "smlad %[a01], r9, %[wb], %[a01]\n\t"                                        \
+    "smlad %[a11], r11, %[wb], %[a11]\n\t"
 
 /* dot2x2 over a channel pair's decoded codebook weights (ek_pair_tile_cb's wbuf); unroll
  * (a constant): four groups per iteration, a quarter of the loop overhead */
 static inline __attribute__((always_inline)) void
-dot2x2_cb(const int32_t *x, const int32_t *w, int32_t k, const int unroll, int32_t acc[4]) {
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    const int32_t *const end = x + k;
-    while (unroll && x + 16 <= end) {
-        EK_PAIR_GROUP16(x, w);
-        EK_PAIR_GROUP16(x, w);
-        EK_PAIR_GROUP16(x, w);
-        EK_PAIR_GROUP16(x, w);
-    }
-    while (x < end) EK_PAIR_GROUP16(x, w);
+dot2x2_cb(const int32_t *xb, const int32_t *w, int32_t k, const int unroll, int32_t acc[4]) {
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3], wa, wb, t;
+    const int32_t *const end = xb + k, *const end4 = xb + (k & ~15);
+    if (unroll && xb < end4)
+        __asm("1:\n\t" EK_G2X2_CB EK_G2X2_CB EK_G2X2_CB EK_G2X2_CB
+              "cmp %[x], %[end]\n\t"
+              "blo 1b\n\t"
+              EK_G2X2_OPERANDS
+              : [end] "r"(end4)
+              : "r8", "r9", "r10", "r11", "cc", "memory");
+    while (xb < end)
+        __asm(EK_G2X2_CB EK_G2X2_OPERANDS : : "r8", "r9", "r10", "r11", "memory");
+    (void)t;
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 #else
