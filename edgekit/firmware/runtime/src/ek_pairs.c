@@ -110,25 +110,56 @@ dot2x2_cb(const int32_t *xb, const int32_t *w, int32_t k, const int unroll, int3
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 #else
-/* plain C: the same 2 x 2 block over the two int8 vectors; every loaded value feeds two
- * multiply-accumulates */
+/* Plain C: two multiply-accumulates per 64-bit one (SMLAL on the Cortex-M3). A channel
+ * pair's weights w0, w1 at one position become one word W = w0 + w1 * 2^23, so
+ * x * W = x * w0 + 2^23 * x * w1 and a sum over n <= EK_PACK_N positions is
+ * S0 + 2^23 * S1 with |S0| <= n * 128 * 128 < 2^22: S0 is the low 23 bits, sign-extended,
+ * and S1 = (sum - S0) / 2^23, both exact (|W| < 2^31, the sum < 2^46). Per position
+ * and vector pair: 3 weight instructions, 2 loads, 2 SMLAL for 4 MACs. */
+#define EK_PACK_N 252
+
+/* S0 and S1 of a packed sum, added to a and b */
+static inline void unpack_sum(int64_t s, int32_t *a, int32_t *b) {
+    const int32_t s0 = (int32_t)((uint32_t)s << 9) >> 9;
+    *a += s0;
+    *b += (int32_t)((s - s0) >> 23);
+}
+
+/* position j of the current group: its packed weight word times both vectors */
+#define EK_PACK_MAC(j)                                                           \
+    do {                                                                         \
+        const int32_t wp = w[j] + (int32_t)((uint32_t)w[4 + j] << 23);           \
+        s0 += (int64_t)x0[j] * wp;                                               \
+        s1 += (int64_t)x0[(j) + d] * wp;                                         \
+    } while (0)
+
+/* the 2 x 2 block over n <= EK_PACK_N positions (n % 4 == 0) of a channel pair; the
+ * second vector is d bytes after the first */
+static inline void dot2x2_packed(const int8_t *x0, int32_t d, const int8_t *w, int32_t n,
+                                 int32_t acc[4]) {
+    int64_t s0 = 0, s1 = 0;
+    for (const int8_t *const end = x0 + n; x0 < end; x0 += 4, w += 8) {
+        EK_PACK_MAC(0); EK_PACK_MAC(1); EK_PACK_MAC(2); EK_PACK_MAC(3);
+    }
+    unpack_sum(s0, &acc[0], &acc[1]);
+    unpack_sum(s1, &acc[2], &acc[3]);
+}
+
+/* the 2 x 2 block over the two int8 vectors (prep2); an odd last row: one channel */
 static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pair,
                           int32_t acc[4]) {
     const int8_t *x0 = (const int8_t *)xb, *x1 = x0 + k;
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
-    const int32_t step = pair ? 8 : 4;
-    for (int32_t i = 0; i < k; i += 4, w += step)
-        for (int j = 0; j < 4; j++) {
-            const int32_t u = x0[i + j], v = x1[i + j], wa = w[j];
-            a00 += u * wa;
-            a10 += v * wa;
-            if (pair) {
-                const int32_t wb = w[4 + j];
-                a01 += u * wb;
-                a11 += v * wb;
-            }
-        }
-    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
+    if (pair) {
+        for (int32_t i = 0; i < k; i += EK_PACK_N)
+            dot2x2_packed(x0 + i, k, w + 2 * i, EK_MIN(EK_PACK_N, k - i), acc);
+        return;
+    }
+    int32_t a00 = acc[0], a10 = acc[2];
+    for (int32_t i = 0; i < k; i++) {
+        a00 += x0[i] * w[i];
+        a10 += x1[i] * w[i];
+    }
+    acc[0] = a00; acc[2] = a10;
 }
 
 /* decoded codebook weights are the int8 pair layout here (decode_rows) */
