@@ -27,7 +27,7 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
     const int rs = ek_fast_rq(q->shift, eff_bias, cout, cin);
-    if (cin % 4 == 0 && rs) {
+    if (cin % 4 == 0 && rs && ek_aligned4(filter)) {
         int32_t *xb = (int32_t *)ctx->buf;
         for (int32_t px = 0; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
@@ -35,7 +35,7 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
             prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
             ek_pair_outputs(xb, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
-                            cin, cout, y0, last ? 0 : y0 + cout);
+                            cin, cout, y0, last ? y0 : y0 + cout);
         }
         return EK_OK;
     }

@@ -172,42 +172,59 @@ static inline void dot2x2_cb(const int32_t *x, const int32_t *w, int32_t k, cons
 
 /* `clamp` is a constant at each call site, so each variant compiles without the other's
  * tests */
-#define EK_PAIR_FINISH(acc, m, sh) ek_finish_r(acc, m, ~(sh), off2p1, lo, hi, clamp)
+#define EK_PAIR_FINISH(acc, m, em1) ek_finish_r(acc, m, em1, off2p1, lo, hi, clamp)
 
+/* channel pair j (0 or 1) of the current two: the 2 x 2 block and its four tails */
+#define EK_PAIR_BLOCK(j)                                                         \
+    do {                                                                         \
+        int32_t acc[4] = {eb[2 * (j)], eb[2 * (j) + 1], eb[2 * (j)], eb[2 * (j) + 1]}; \
+        dot2x2(xb, w + 2 * (j) * k, k, 1, acc);                                  \
+        /* locals: the int8 stores below may alias anything, qm and qs included */ \
+        const int32_t m0 = qm[2 * (j)], m1 = qm[2 * (j) + 1];                    \
+        const int32_t e0 = ~qs[2 * (j)], e1 = ~qs[2 * (j) + 1];                  \
+        y0[2 * (j)] = EK_PAIR_FINISH(acc[0], m0, e0);                            \
+        y0[2 * (j) + 1] = EK_PAIR_FINISH(acc[1], m1, e1);                        \
+        y1[2 * (j)] = EK_PAIR_FINISH(acc[2], m0, e0);                            \
+        y1[2 * (j) + 1] = EK_PAIR_FINISH(acc[3], m1, e1);                        \
+    } while (0)
+
+/* Every pointer walks with the channel pairs (w: 2k bytes a pair), two pairs per loop
+ * iteration: the pointers, spilled around each block loop (which needs every register),
+ * are reloaded at constant offsets and stepped once for both. y1 == y0 when the second
+ * vector is a copy of the first (an odd last one): the same bytes are written twice. */
 static inline __attribute__((always_inline)) void
-pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb, const int32_t *qm,
-             const int8_t *qs, int32_t k, int32_t cout, int32_t out_off, int32_t lo,
+pair_outputs(const int32_t *xb, const int8_t *w, const int32_t *eb, const int32_t *qm,
+             const int8_t *qs, int32_t k, int32_t cout, int32_t off2p1, int32_t lo,
              int32_t hi, const int clamp, int8_t *y0, int8_t *y1) {
-    const int32_t off2p1 = 2 * out_off + 1;
-    int32_t oc = 0;
-    for (; oc + 2 <= cout; oc += 2) {
-        int32_t acc[4] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
-        dot2x2(xb, filter + (int64_t)oc * k, k, 1, acc);
-        /* locals: the int8 stores below may alias anything, qm and qs included */
-        const int32_t m0 = qm[oc], m1 = qm[oc + 1], s0 = qs[oc], s1 = qs[oc + 1];
-        y0[oc] = EK_PAIR_FINISH(acc[0], m0, s0);
-        y0[oc + 1] = EK_PAIR_FINISH(acc[1], m1, s1);
-        if (y1) {
-            y1[oc] = EK_PAIR_FINISH(acc[2], m0, s0);
-            y1[oc + 1] = EK_PAIR_FINISH(acc[3], m1, s1);
-        }
+    const int32_t *const quads_end = eb + (cout & ~3);
+    for (; eb < quads_end; eb += 4, qm += 4, qs += 4, w += 4 * k, y0 += 4, y1 += 4) {
+        EK_PAIR_BLOCK(0);
+        EK_PAIR_BLOCK(1);
     }
-    if (oc < cout) {
-        int32_t acc[4] = {eb[oc], 0, eb[oc], 0};
-        dot2x2(xb, filter + (int64_t)oc * k, k, 0, acc);
-        const int32_t m0 = qm[oc], s0 = qs[oc];
-        y0[oc] = EK_PAIR_FINISH(acc[0], m0, s0);
-        if (y1) y1[oc] = EK_PAIR_FINISH(acc[2], m0, s0);
+    if (cout & 2) {
+        EK_PAIR_BLOCK(0);
+        eb += 2, qm += 2, qs += 2, w += 2 * k, y0 += 2, y1 += 2;
+    }
+    if (cout & 1) {
+        int32_t acc[4] = {eb[0], 0, eb[0], 0};
+        dot2x2(xb, w, k, 0, acc);
+        const int32_t m0 = qm[0], e0 = ~qs[0];
+        y0[0] = EK_PAIR_FINISH(acc[0], m0, e0);
+        y1[0] = EK_PAIR_FINISH(acc[2], m0, e0);
     }
 }
 
 void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                      int32_t k, int32_t cout, int8_t *y0, int8_t *y1) {
-    if (ek_needs_clamp(lo, hi))
-        pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, out_off, lo, hi, 1, y0, y1);
-    else
-        pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, out_off, lo, hi, 0, y0, y1);
+    pair_outputs(xb, filter, eb, q->multiplier, q->shift, k, cout, 2 * out_off + 1, 0, 0, 0,
+                 y0, y1);
+    /* the activation range, four outputs at a time, when narrower than int8: one copy
+     * of the block loop instead of two */
+    if (ek_needs_clamp(lo, hi)) {
+        ek_clamp_s8(y0, cout, lo, hi);
+        ek_clamp_s8(y1, cout, lo, hi);
+    }
 }
 
 /* ---- codebook weights ---------------------------------------------------------------

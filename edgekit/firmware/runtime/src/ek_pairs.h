@@ -20,6 +20,10 @@
 #include "ek_copy.h"
 #include "ek_dsp.h"
 
+/* 1 when p is 4-byte aligned: the block loop reads a filter's channel pairs by LDRD,
+ * which faults on an unaligned address (generated filters are EK_ALIGN) */
+static inline int ek_aligned4(const void *p) { return ((uintptr_t)p & 3) == 0; }
+
 /* weights of channel oc: first 4-value group and the stride between groups */
 static inline const int8_t *row_of(const int8_t *filter, int32_t oc, int32_t k, int32_t cout,
                                    int packed, int32_t *step) {
@@ -74,8 +78,9 @@ static inline void prep2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t 
 }
 
 /* Outputs of both vectors (prep2'd in xb) for all cout channels, to y0 and y1 (y1 ==
- * NULL: the second vector is a stand-in for an odd last one, its results are dropped).
- * Right shifts only (ek_right_shifts()); the k % 4 == 0 pair layout. In ek_pairs.c, shared
+ * y0 when the second vector is a copy of an odd last first one). filter 4-byte aligned;
+ * small accumulators (ek_fast_rq()).
+ * Right shifts only; the k % 4 == 0 pair layout. In ek_pairs.c, shared
  * by ek_conv_s8 and ek_conv_1x1_s8. */
 void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
