@@ -29,7 +29,16 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
     const int rs = ek_fast_rq(q->shift, eff_bias, cout, cin);
     if (cin % 4 == 0 && rs && ek_aligned4(filter)) {
         int32_t *xb = (int32_t *)ctx->buf;
-        for (int32_t px = 0; px < pixels; px += 2) {
+        int32_t px = 0;
+#if !defined(__ARM_FEATURE_DSP)
+        /* plain C: four pixels at a time (4 x 2 blocks), the rest in pairs */
+        for (; px + 4 <= pixels; px += 4) {
+            prep4(input + (int64_t)px * cin, cin, (int8_t *)xb);
+            ek_quad_outputs((const int8_t *)xb, filter, eff_bias, q, p->output_offset,
+                            p->act_min, p->act_max, cin, cout, output + (int64_t)px * cout);
+        }
+#endif
+        for (; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
             const int last = px + 1 == pixels;
             prep2(x0, last ? x0 : x0 + cin, cin, xb);

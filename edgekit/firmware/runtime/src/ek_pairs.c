@@ -162,6 +162,60 @@ static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pai
     acc[0] = a00; acc[2] = a10;
 }
 
+/* position j of the current group for four interleaved vectors (x: 4 bytes a position) */
+#define EK_PACK_MAC4(j)                                                          \
+    do {                                                                         \
+        const int32_t wp = w[j] + (int32_t)((uint32_t)w[4 + j] << 23);           \
+        s0 += (int64_t)x[4 * (j)] * wp;                                          \
+        s1 += (int64_t)x[4 * (j) + 1] * wp;                                      \
+        s2 += (int64_t)x[4 * (j) + 2] * wp;                                      \
+        s3 += (int64_t)x[4 * (j) + 3] * wp;                                      \
+    } while (0)
+
+/* a 4 x 2 block: four vectors (prep4) times a channel pair over n <= EK_PACK_N
+ * positions; acc[2 * vector + channel]. Each packed weight word feeds four SMLAL: per
+ * position 11 instructions for 8 MACs. */
+static inline void dot4x2_packed(const int8_t *x, const int8_t *w, int32_t n, int32_t acc[8]) {
+    int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (const int8_t *const end = x + 4 * n; x < end; x += 16, w += 8) {
+        EK_PACK_MAC4(0); EK_PACK_MAC4(1); EK_PACK_MAC4(2); EK_PACK_MAC4(3);
+    }
+    unpack_sum(s0, &acc[0], &acc[1]);
+    unpack_sum(s1, &acc[2], &acc[3]);
+    unpack_sum(s2, &acc[4], &acc[5]);
+    unpack_sum(s3, &acc[6], &acc[7]);
+}
+
+void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
+                     const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
+                     int32_t k, int32_t cout, int8_t *y) {
+    const int32_t off2p1 = 2 * out_off + 1;
+    const int32_t *qm = q->multiplier;
+    const int8_t *qs = q->shift;
+    int32_t oc = 0;
+    for (; oc + 2 <= cout; oc += 2, filter += 2 * k) {
+        int32_t acc[8] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1],
+                          eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
+        for (int32_t i = 0; i < k; i += EK_PACK_N)
+            dot4x2_packed(x4 + 4 * i, filter + 2 * i, EK_MIN(EK_PACK_N, k - i), acc);
+        /* locals: the int8 stores below may alias anything, qm and qs included */
+        const int32_t m0 = qm[oc], m1 = qm[oc + 1], e0 = ~qs[oc], e1 = ~qs[oc + 1];
+        for (int v = 0; v < 4; v++) {
+            y[v * cout + oc] = ek_finish_r(acc[2 * v], m0, e0, off2p1, 0, 0, 0);
+            y[v * cout + oc + 1] = ek_finish_r(acc[2 * v + 1], m1, e1, off2p1, 0, 0, 0);
+        }
+    }
+    if (oc < cout) {   /* an odd last channel: a plain row */
+        const int32_t m0 = qm[oc], e0 = ~qs[oc];
+        for (int v = 0; v < 4; v++) {
+            int32_t acc = eb[oc];
+            for (int32_t i = 0; i < k; i++) acc += x4[4 * i + v] * filter[i];
+            y[v * cout + oc] = ek_finish_r(acc, m0, e0, off2p1, 0, 0, 0);
+        }
+    }
+    if (ek_needs_clamp(lo, hi)) ek_clamp_s8(y, 4 * cout, lo, hi);
+}
+
 /* decoded codebook weights are the int8 pair layout here (decode_rows) */
 static inline void dot2x2_cb(const int32_t *x, const int32_t *w, int32_t k, const int unroll,
                              int32_t acc[4]) {

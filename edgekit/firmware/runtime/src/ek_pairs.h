@@ -86,6 +86,26 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                      int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
 
+#if !defined(__ARM_FEATURE_DSP)
+/* Four input vectors interleaved into buf (byte 4i + v = x_v[i]), as ek_quad_outputs
+ * reads them: plain C targets only. Scratch: 4k bytes. */
+static inline void prep4(const int8_t *x, int32_t k, int8_t *buf) {
+    for (int32_t i = 0; i < k; i++, buf += 4) {
+        buf[0] = x[i];
+        buf[1] = x[k + i];
+        buf[2] = x[2 * k + i];
+        buf[3] = x[3 * k + i];
+    }
+}
+
+/* Outputs of four vectors (prep4'd in x4) for all cout channels, to y + v * cout (plain
+ * C targets, where 4 x 2 blocks of packed SMLAL beat the 2 x 2 ones). Same rules as
+ * ek_pair_outputs. In ek_pairs.c, used by ek_conv_1x1_s8. */
+void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
+                     const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
+                     int32_t k, int32_t cout, int8_t *y);
+#endif
+
 /* Codebook weights (ek_cb_lut), a tile of up to ek_cb_tile() vectors at a time: each
  * channel pair's weights are decoded once into wbuf (ek_pair_cb_wbuf_bytes(k)) and then
  * reused by every pair of vectors of the tile, so the decoding costs 2 / ek_cb_tile()
