@@ -26,7 +26,7 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
-    const int rs = ek_fast_rq(q->shift, eff_bias, cout, cin);
+    const int rs = ek_fast_rq(q->multiplier, q->shift, cout);
     if (cin % 4 == 0 && rs && ek_aligned4(filter)) {
         int32_t *xb = (int32_t *)ctx->buf;
         int32_t px = 0;

@@ -25,7 +25,7 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
         return EK_ARG_ERROR;
     int8_t *col0 = (int8_t *)ctx->buf;
     const int packed = k % 4 == 0;
-    const int rs = ek_fast_rq(q->shift, eff_bias, cout, k);
+    const int rs = ek_fast_rq(q->multiplier, q->shift, cout);
     const int32_t pixels = out->h * out->w;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;

@@ -66,8 +66,9 @@ static inline int8_t ek_finish(int32_t acc, int32_t m, int32_t s, int32_t out_of
  *   out = (((y - s) >> em1) + 2 * out_off + 1) >> 1,
  * which one SSAT (with its built-in ASR #1) saturates to int8. No step overflows:
  * |y| < 2^31 - 1 and em1 >= 1. `clamp` (a constant at each call site) adds the
- * activation range when it is narrower than int8. Precondition: |acc| < 2^30
- * (ek_acc_small), which the Cortex-M4/M7 path needs for its SMMULR. */
+ * activation range when it is narrower than int8. Precondition: M in [2^30, 2^31)
+ * (what QuantizeMultiplier gives with such shifts; checked by ek_fast_rq), which the
+ * Cortex-M4/M7 path needs for its SMMLAR. */
 static inline int32_t ek_ssat8_asr1(int32_t v) {
 #if defined(__ARM_FEATURE_SAT)
     int32_t r;
@@ -82,11 +83,12 @@ static inline int32_t ek_ssat8_asr1(int32_t v) {
 static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t off2p1,
                                  int32_t lo, int32_t hi, const int clamp) {
 #if defined(__ARM_FEATURE_DSP)
-    /* |acc| < 2^30 (ek_fast_rq), so 2 * acc fits and SMMULR, the rounded high word
-     * floor((a * b + 2^31) / 2^32), of (2 * acc, M) is y: two instructions where the
-     * 64-bit multiply-accumulate and its recombination take five */
+    /* M in [2^30, 2^31) (ek_fast_rq), so 2M - 2^32 is an int32, M2, and SMMLAR, the
+     * rounded high word of acc * 2^32 + acc * M2 + 2^31 = 2 acc M + 2^31 (exact in 64
+     * bits), is y: one instruction where the 64-bit multiply-accumulate and its
+     * recombination take five. M2 is shared by every output of a channel. */
     int32_t y;
-    __asm("smmulr %0, %1, %2" : "=r"(y) : "r"(acc * 2), "r"(m));
+    __asm("smmlar %0, %1, %2, %1" : "=r"(y) : "r"(acc), "r"((int32_t)((uint32_t)m << 1)));
 #else
     int32_t y = (int32_t)(((int64_t)acc * m + (1ll << 30)) >> 31);
 #endif
@@ -114,20 +116,12 @@ static inline int ek_right_shifts(const int8_t *shift, int32_t n) {
 #endif
 }
 
-/* 1 when every accumulator of a layer is below 2^30 in magnitude, whatever the input
- * (ek_finish_r's precondition): n channels whose effective biases are eb, dot products of
- * k terms, each at most 128 * 128 in magnitude. */
-static inline int ek_acc_small(const int32_t *eb, int32_t n, int32_t k) {
-    const int64_t room = (1ll << 30) - (int64_t)k * 128 * 128;
+/* 1 when a layer may take ek_finish_r: right shifts (ek_right_shifts) and every
+ * multiplier in [2^30, 2^31), n channels */
+static inline int ek_fast_rq(const int32_t *multiplier, const int8_t *shift, int32_t n) {
     for (int32_t i = 0; i < n; i++)
-        if ((eb[i] < 0 ? -(int64_t)eb[i] : eb[i]) >= room) return 0;
-    return 1;
-}
-
-/* 1 when a layer may take ek_finish_r: right shifts (ek_right_shifts) and small
- * accumulators (ek_acc_small) */
-static inline int ek_fast_rq(const int8_t *shift, const int32_t *eb, int32_t n, int32_t k) {
-    return ek_right_shifts(shift, n) && ek_acc_small(eb, n, k);
+        if (multiplier[i] < (1 << 30)) return 0;
+    return ek_right_shifts(shift, n);
 }
 
 /* 1 when the activation range is narrower than int8 (ek_finish_r's clamp) */
@@ -139,9 +133,9 @@ static inline int ek_needs_clamp(int32_t lo, int32_t hi) { return lo > -128 || h
  * the others' tests. */
 enum { EK_RQ_ANY, EK_RQ_RIGHT, EK_RQ_RIGHT_CLAMP };
 
-static inline int ek_rq_mode(const int8_t *shift, const int32_t *eb, int32_t n, int32_t k,
+static inline int ek_rq_mode(const int32_t *multiplier, const int8_t *shift, int32_t n,
                              int32_t lo, int32_t hi) {
-    return !ek_fast_rq(shift, eb, n, k) ? EK_RQ_ANY : ek_needs_clamp(lo, hi) ? EK_RQ_RIGHT_CLAMP
+    return !ek_fast_rq(multiplier, shift, n) ? EK_RQ_ANY : ek_needs_clamp(lo, hi) ? EK_RQ_RIGHT_CLAMP
                                                                           : EK_RQ_RIGHT;
 }
 

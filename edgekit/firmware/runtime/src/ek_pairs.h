@@ -79,7 +79,7 @@ static inline void prep2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t 
 
 /* Outputs of both vectors (prep2'd in xb) for all cout channels, to y0 and y1 (y1 ==
  * y0 when the second vector is a copy of an odd last first one). filter 4-byte aligned;
- * small accumulators (ek_fast_rq()).
+ * ek_fast_rq().
  * Right shifts only; the k % 4 == 0 pair layout. In ek_pairs.c, shared
  * by ek_conv_s8 and ek_conv_1x1_s8. */
 void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
