@@ -383,19 +383,42 @@ tile_channels(const int32_t *xt, int32_t n, const int32_t *wbuf, const int32_t *
 static inline __attribute__((always_inline)) void
 tile_pair_right(const int32_t *xt, int32_t n, const int32_t *wbuf, const int32_t *eb,
                 const ek_quant_params *q, int32_t off2p1, int32_t k, int32_t cout,
-                int32_t oc, int8_t *y0) {
+                int32_t oc, const int whole, int8_t *y0) {
     /* locals: the int8 stores below may alias anything, q and eb included */
     const int32_t b0 = eb[oc], b1 = eb[oc + 1], m0 = q->multiplier[oc], m1 = q->multiplier[oc + 1];
     const int32_t e0 = ~q->shift[oc], e1 = ~q->shift[oc + 1];
     const int32_t *const pairs_end = xt + (int64_t)(n / 2) * k;
     y0 += oc;
-    for (; xt < pairs_end; xt += k, y0 += 2 * cout) {
-        int32_t acc[4] = {b0, b1, b0, b1};
+    /* the block loop's own pointer carries xt from one vector pair to the next */
+    while (xt < pairs_end) {
+        int32_t a00 = b0, a01 = b1, a10 = b0, a11 = b1;
+#if defined(__ARM_FEATURE_DSP)
+        int32_t wa, wb, t;
+        const int32_t *w = wbuf, *xb = xt;
+        const int32_t *const end4 = xt + (k & ~15), *const end = xt + k;
+        if (whole || xb < end4)
+            __asm("1:\n\t" EK_G2X2_CB EK_G2X2_CB EK_G2X2_CB EK_G2X2_CB
+                  "cmp %[x], %[end]\n\t"
+                  "blo 1b\n\t"
+                  EK_G2X2_OPERANDS
+                  : [end] "r"(end4)
+                  : "r8", "r9", "r10", "r11", "cc", "memory");
+        while (!whole && xb < end)
+            __asm(EK_G2X2_CB EK_G2X2_OPERANDS : : "r8", "r9", "r10", "r11", "memory");
+        (void)t;
+        xt = xb;
+#else
+        (void)whole;
+        int32_t acc[4] = {a00, a01, a10, a11};
         dot2x2_cb(xt, wbuf, k, 1, acc);
-        y0[0] = ek_finish_r(acc[0], m0, e0, off2p1, 0, 0, 0);
-        y0[1] = ek_finish_r(acc[1], m1, e1, off2p1, 0, 0, 0);
-        y0[cout] = ek_finish_r(acc[2], m0, e0, off2p1, 0, 0, 0);
-        y0[cout + 1] = ek_finish_r(acc[3], m1, e1, off2p1, 0, 0, 0);
+        xt += k;
+        a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+#endif
+        y0[0] = ek_finish_r(a00, m0, e0, off2p1, 0, 0, 0);
+        y0[1] = ek_finish_r(a01, m1, e1, off2p1, 0, 0, 0);
+        y0[cout] = ek_finish_r(a10, m0, e0, off2p1, 0, 0, 0);
+        y0[cout + 1] = ek_finish_r(a11, m1, e1, off2p1, 0, 0, 0);
+        y0 += 2 * cout;
     }
     if (n & 1) {
         int32_t acc[4] = {b0, b1, b0, b1};
@@ -417,8 +440,10 @@ tile_cb(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *wbuf, const i
             decode_pair(w, w->index + (oc / 2) * stride, k, wbuf);
         else
             decode_row(w, w->index + (oc / 2) * stride, k, wbuf);
-        if (mode != EK_RQ_ANY && two)
-            tile_pair_right(xt, n, wbuf, eb, q, 2 * p->output_offset + 1, k, cout, oc, y);
+        if (mode != EK_RQ_ANY && two && k % 16 == 0)   /* whole unrolled block loops */
+            tile_pair_right(xt, n, wbuf, eb, q, 2 * p->output_offset + 1, k, cout, oc, 1, y);
+        else if (mode != EK_RQ_ANY && two)
+            tile_pair_right(xt, n, wbuf, eb, q, 2 * p->output_offset + 1, k, cout, oc, 0, y);
         else
             tile_channels(xt, n, wbuf, eb, q, p, k, cout, oc, two, mode, y);
     }
