@@ -110,80 +110,56 @@ dot2x2_cb(const int32_t *xb, const int32_t *w, int32_t k, const int unroll, int3
     acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 #else
-/* Plain C: two multiply-accumulates per 64-bit one (SMLAL on the Cortex-M3). A channel
- * pair's weights w0, w1 at one position become one word W = w0 + w1 * 2^23, so
- * x * W = x * w0 + 2^23 * x * w1 and a sum over n <= EK_PACK_N positions is
- * S0 + 2^23 * S1 with |S0| <= n * 128 * 128 < 2^22: S0 is the low 23 bits, sign-extended,
- * and S1 = (sum - S0) / 2^23, both exact (|W| < 2^31, the sum < 2^46). Per position
- * and vector pair: 3 weight instructions, 2 loads, 2 SMLAL for 4 MACs. */
-#define EK_PACK_N 252
-
-/* S0 and S1 of a packed sum, added to a and b */
-static inline void unpack_sum(int64_t s, int32_t *a, int32_t *b) {
-    const int32_t s0 = (int32_t)((uint32_t)s << 9) >> 9;
-    *a += s0;
-    *b += (int32_t)((s - s0) >> 23);
-}
-
-/* position j of the current group: its packed weight word times both vectors */
-#define EK_PACK_MAC(j)                                                           \
+/* Plain C: the 2 x 2 block, each loaded value feeding two MLA (single-cycle loads and
+ * 2-cycle MLA on the Cortex-M3; a 64-bit SMLAL doing two MACs at once, on packed
+ * weights, takes fewer instructions but 4-7 cycles). Position j of the current group: */
+#define EK_MLA2(j)                                                               \
     do {                                                                         \
-        const int32_t wp = w[j] + (int32_t)((uint32_t)w[4 + j] << 23);           \
-        s0 += (int64_t)x0[j] * wp;                                               \
-        s1 += (int64_t)x0[(j) + d] * wp;                                         \
+        const int32_t w0 = w[j], w1 = w[4 + j], u = x0[j], v = x0[(j) + k];       \
+        a00 += u * w0; a01 += u * w1; a10 += v * w0; a11 += v * w1;               \
     } while (0)
 
-/* the 2 x 2 block over n <= EK_PACK_N positions (n % 4 == 0) of a channel pair; the
- * second vector is d bytes after the first */
-static inline void dot2x2_packed(const int8_t *x0, int32_t d, const int8_t *w, int32_t n,
-                                 int32_t acc[4]) {
-    int64_t s0 = 0, s1 = 0;
-    for (const int8_t *const end = x0 + n; x0 < end; x0 += 4, w += 8) {
-        EK_PACK_MAC(0); EK_PACK_MAC(1); EK_PACK_MAC(2); EK_PACK_MAC(3);
-    }
-    unpack_sum(s0, &acc[0], &acc[1]);
-    unpack_sum(s1, &acc[2], &acc[3]);
-}
-
-/* the 2 x 2 block over the two int8 vectors (prep2); an odd last row: one channel */
+/* the 2 x 2 block over the two int8 vectors (prep2: the second k bytes after the
+ * first); an odd last row: one channel */
 static inline void dot2x2(const int32_t *xb, const int8_t *w, int32_t k, int pair,
                           int32_t acc[4]) {
-    const int8_t *x0 = (const int8_t *)xb, *x1 = x0 + k;
+    const int8_t *x0 = (const int8_t *)xb;
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     if (pair) {
-        for (int32_t i = 0; i < k; i += EK_PACK_N)
-            dot2x2_packed(x0 + i, k, w + 2 * i, EK_MIN(EK_PACK_N, k - i), acc);
-        return;
+        for (const int8_t *const end = x0 + k; x0 < end; x0 += 4, w += 8) {
+            EK_MLA2(0); EK_MLA2(1); EK_MLA2(2); EK_MLA2(3);
+        }
+    } else {
+        for (int32_t i = 0; i < k; i++) {
+            a00 += x0[i] * w[i];
+            a10 += x0[i + k] * w[i];
+        }
     }
-    int32_t a00 = acc[0], a10 = acc[2];
-    for (int32_t i = 0; i < k; i++) {
-        a00 += x0[i] * w[i];
-        a10 += x1[i] * w[i];
-    }
-    acc[0] = a00; acc[2] = a10;
+    acc[0] = a00; acc[1] = a01; acc[2] = a10; acc[3] = a11;
 }
 
-/* position j of the current group for four interleaved vectors (x: 4 bytes a position) */
-#define EK_PACK_MAC4(j)                                                          \
+/* position j of the current group for four interleaved vectors (x: 4 bytes a position):
+ * each weight loaded once for four MLA */
+#define EK_MLA4(j)                                                               \
     do {                                                                         \
-        const int32_t wp = w[j] + (int32_t)((uint32_t)w[4 + j] << 23);           \
-        s0 += (int64_t)x[4 * (j)] * wp;                                          \
-        s1 += (int64_t)x[4 * (j) + 1] * wp;                                      \
-        s2 += (int64_t)x[4 * (j) + 2] * wp;                                      \
-        s3 += (int64_t)x[4 * (j) + 3] * wp;                                      \
+        const int32_t w0 = w[j], w1 = w[4 + j];                                   \
+        const int32_t u0 = x[4 * (j)], u1 = x[4 * (j) + 1];                       \
+        const int32_t u2 = x[4 * (j) + 2], u3 = x[4 * (j) + 3];                   \
+        a0 += u0 * w0; a1 += u0 * w1; a2 += u1 * w0; a3 += u1 * w1;               \
+        a4 += u2 * w0; a5 += u2 * w1; a6 += u3 * w0; a7 += u3 * w1;               \
     } while (0)
 
-/* a 4 x 2 block: four vectors (prep4) times a channel pair over n <= EK_PACK_N
- * positions; acc[2 * vector + channel]. Each packed weight word feeds four SMLAL: per
- * position 11 instructions for 8 MACs. */
-static inline void dot4x2_packed(const int8_t *x, const int8_t *w, int32_t n, int32_t acc[8]) {
-    int64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (const int8_t *const end = x + 4 * n; x < end; x += 16, w += 8) {
-        EK_PACK_MAC4(0); EK_PACK_MAC4(1); EK_PACK_MAC4(2); EK_PACK_MAC4(3);
+/* a 4 x 2 block: four vectors (prep4) times a channel pair over k positions;
+ * acc[2 * vector + channel]. Every loaded value feeds two or four MLA: per position 6
+ * loads and 8 MLA for 8 MACs. */
+static inline void dot4x2(const int8_t *x, const int8_t *w, int32_t k, int32_t acc[8]) {
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t a4 = acc[4], a5 = acc[5], a6 = acc[6], a7 = acc[7];
+    for (const int8_t *const end = x + 4 * k; x < end; x += 16, w += 8) {
+        EK_MLA4(0); EK_MLA4(1); EK_MLA4(2); EK_MLA4(3);
     }
-    unpack_sum(s0, &acc[0], &acc[1]);
-    unpack_sum(s1, &acc[2], &acc[3]);
-    unpack_sum(s2, &acc[4], &acc[5]);
-    unpack_sum(s3, &acc[6], &acc[7]);
+    acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
+    acc[4] = a4; acc[5] = a5; acc[6] = a6; acc[7] = a7;
 }
 
 void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
@@ -196,8 +172,7 @@ void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
     for (; oc + 2 <= cout; oc += 2, filter += 2 * k) {
         int32_t acc[8] = {eb[oc], eb[oc + 1], eb[oc], eb[oc + 1],
                           eb[oc], eb[oc + 1], eb[oc], eb[oc + 1]};
-        for (int32_t i = 0; i < k; i += EK_PACK_N)
-            dot4x2_packed(x4 + 4 * i, filter + 2 * i, EK_MIN(EK_PACK_N, k - i), acc);
+        dot4x2(x4, filter, k, acc);
         /* locals: the int8 stores below may alias anything, qm and qs included */
         const int32_t m0 = qm[oc], m1 = qm[oc + 1], e0 = ~qs[oc], e1 = ~qs[oc + 1];
         for (int v = 0; v < 4; v++) {

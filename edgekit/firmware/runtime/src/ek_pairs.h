@@ -99,7 +99,7 @@ static inline void prep4(const int8_t *x, int32_t k, int8_t *buf) {
 }
 
 /* Outputs of four vectors (prep4'd in x4) for all cout channels, to y + v * cout (plain
- * C targets, where 4 x 2 blocks of packed SMLAL beat the 2 x 2 ones). Same rules as
+ * C targets: in 4 x 2 blocks each weight loaded feeds four MLA). Same rules as
  * ek_pair_outputs. In ek_pairs.c, used by ek_conv_1x1_s8. */
 void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
