@@ -144,7 +144,7 @@ def test_depthwise(seed):
 @pytest.mark.parametrize("seed", range(4))
 def test_simd_paths_in_qemu(op, seed, board):
     """The Cortex-M4 SIMD paths on the emulated M4 (and the Cortex-M3's plain C blocks:
-    packed SMLAL, four pixels at a time in the 1x1 kernel), against the NumPy twin:
+    four pixels at a time in the 1x1 kernel), against the NumPy twin:
     channels in fours, 3x3 stride 1 (seeds 0, 1; depthwise in place, pixels in pairs),
     even and odd pixel counts (seeds 1, 3), the fast right-shift requantization tail and
     (seed 3: tiny output scale, so multipliers with left shifts) the general one."""
@@ -176,9 +176,9 @@ def _block_case(rng, op, mode, h, w, cin, cout, k=(1, 1)):
 def test_blocks_random_shapes(seed, mode, board):
     """The int8 blocks of issue 19 on every core, each requantization path (ek_finish_r by
     SMMLAR or 64-bit SMLAL, + the after-the-fact clamp, ek_finish): the 1x1 kernel's 2 x 2
-    LDM/LDRD blocks (M4/M7) and 4 x 2 packed-SMLAL blocks (M3) with odd channel and pixel
-    counts, pixel counts that leave 1-3 pixels after the fours, k > 252 (the packed sums'
-    chunks); im2col blocks with k % 16 != 0 (the single-group tail); the depthwise pixel
+    LDM/LDRD blocks (M4/M7) and 4 x 2 MLA blocks (M3) with odd channel and pixel counts,
+    pixel counts that leave 1-3 pixels after the fours, a long k (260); im2col blocks
+    with k % 16 != 0 (the single-group tail); the depthwise pixel
     pairs with an odd width (a single last pixel). == the NumPy twin."""
     rng = np.random.default_rng(1000 + 10 * seed + ["right", "clamp", "any"].index(mode))
     h, w = int(rng.integers(1, 6)), int(rng.integers(1, 8)) | 1
