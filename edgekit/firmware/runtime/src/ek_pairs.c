@@ -291,11 +291,16 @@ decode_group(uint32_t g, const int32_t *t, const int b, const int pair, int32_t 
 static inline __attribute__((always_inline)) void
 decode_rows(const uint8_t *s, const int32_t *t, const int b, int32_t k, const int pair,
             int32_t *w) {
-    /* unrolled: the loop test is a quarter of an instruction per group */
-#pragma GCC unroll 4
-    for (int32_t i = 0; i < k / 4; i++)
-        w = decode_group(pair ? ek_load_u32(s + i * b) : ek_cb_bits_at(s, (uint32_t)i * 4 * b),
-                         t, b, pair, w);
+#define EK_DECODE_AT(i)                                                          \
+    (w = decode_group(pair ? ek_load_u32(s + (i) * b) : ek_cb_bits_at(s, (uint32_t)(i) * 4 * b), \
+                      t, b, pair, w))
+    /* four groups per iteration: the loop test is a quarter of an instruction per group */
+    int32_t i = 0;
+    for (; i + 4 <= k / 4; i += 4) {
+        EK_DECODE_AT(i); EK_DECODE_AT(i + 1); EK_DECODE_AT(i + 2); EK_DECODE_AT(i + 3);
+    }
+    for (; i < k / 4; i++) EK_DECODE_AT(i);
+#undef EK_DECODE_AT
 }
 
 /* a channel pair: the hot decoder, one copy per bit width (shifts and masks folded) */
