@@ -228,20 +228,15 @@ static void tap_rows(const ek_conv_params *p, const ek_dims *in, const int8_t *x
 }
 
 /* the tap pointers of one output pixel whose window starts at input column x0: taps
- * outside the input read the zero-point row. The column offsets are worked out once, the
- * rows once per output row (tap_rows), so a tap costs a select and a store. */
+ * outside the input read the zero-point row. The rows are worked out once per output
+ * row (tap_rows), so a tap costs a column test, a select and a store. */
 static inline void tap_table(const int8_t *const *rows, int32_t kh, int32_t kw, int32_t x0,
                              int32_t dil, int32_t in_w, int32_t cin, const int8_t *zp_row,
                              const int8_t **taps) {
-    int32_t off[EK_DW_MAX_TAPS];
-    for (int32_t fx = 0; fx < kw; fx++) {
-        const int32_t ix = x0 + fx * dil;
-        off[fx] = (uint32_t)ix < (uint32_t)in_w ? ix * cin : -1;
-    }
     for (int32_t fy = 0; fy < kh; fy++) {
         const int8_t *r = rows[fy];
-        for (int32_t fx = 0; fx < kw; fx++)
-            *taps++ = r && off[fx] >= 0 ? r + off[fx] : zp_row;
+        for (int32_t fx = 0, ix = x0; fx < kw; fx++, ix += dil)
+            *taps++ = r && (uint32_t)ix < (uint32_t)in_w ? r + ix * cin : zp_row;
     }
 }
 
