@@ -6,11 +6,12 @@
  * computed once per model by the code generator (edgekit/codegen), as CMSIS-NN does with
  * its kernel sums. Filter: channel-pair layout when cin % 4 == 0 (ek_pairs.h).
  *
- * When cin % 4 == 0 and every shift is a right shift, two pixels at a time in 2 x 2
- * blocks (ek_pairs.h). Because both
- * pixels sit in scratch before any output is written, the kernel runs in place
- * (output == input) whenever cout <= cin: pixels p, p+1 only overwrite input bytes of
- * pixels <= p + 1. Otherwise one pixel is computed into scratch, then stored. */
+ * When cin % 4 == 0, the fast requantization applies (ek_fast_rq) and the filter is
+ * 4-byte aligned, two pixels at a time in 2 x 2 blocks (ek_pairs.h); in plain C four at
+ * a time in 4 x 2 blocks first. Because a step's pixels sit in scratch before any output
+ * is written, the kernel runs in place (output == input) whenever cout <= cin: pixels
+ * p .. p+3 only overwrite input bytes of pixels <= p + 3. Otherwise one pixel is computed
+ * into scratch, then stored. */
 #include "ek_pairs.h"
 
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims) {

@@ -6,7 +6,9 @@
  * w * (zp + off) = 0, so with the offset folded into eff_bias = bias + off * sum(w) every
  * tap is a plain multiply-accumulate. Channels go four at a time on Cortex-M4/M7: SXTB16
  * splits a word of four channels into two int16 pairs and SMLABB/SMLATT accumulate each
- * lane into its own channel (depthwise has no reduction over channels for SMLAD).
+ * lane into its own channel (depthwise has no reduction over channels for SMLAD). With a
+ * 3x3 filter two horizontally adjacent pixels go together (pixel9x2), each weight word
+ * unpacked once for both; a narrower activation range is clamped after the fact.
  *
  * In place (output == input): allowed for stride 1, dilation 1, M = 1 and output dims ==
  * input dims (TF 'SAME'). Output row y needs input rows y - pad_top .. y - pad_top + kh - 1;

@@ -9,9 +9,10 @@
  * Two input vectors (pixels, or im2col columns) at a time, times two output channels: the
  * vectors go to scratch first (prep2), which also lets the 1x1 kernel run in place. On
  * Cortex-M4/M7 they are unpacked to int16 pairs there (SXTB16, once per vector); then
- * per 4 inputs a block costs two weight loads, four SXTB16 and eight SMLAD (16 MACs),
- * with its four accumulators in registers. In plain C every loaded value feeds two
- * multiply-accumulates. */
+ * per 4 inputs a block costs one LDM (the vectors' 4 words), one LDRD (the pair's 8
+ * weight bytes), four SXTB16 and eight SMLAD: 14 instructions for 16 MACs, its four
+ * accumulators in registers. In plain C every loaded value feeds two MLA; the 1x1 kernel
+ * there takes four pixels at a time (prep4, ek_quad_outputs: each weight feeds four). */
 #ifndef EK_PAIRS_H
 #define EK_PAIRS_H
 
