@@ -139,18 +139,76 @@ def test_depthwise(seed):
     _run_both(_quantize_graph(b, rng, outs), rng)
 
 
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an385"])
 @pytest.mark.parametrize("op", ["Conv2D", "Conv2D-1x1", "DepthwiseConv2D"])
 @pytest.mark.parametrize("seed", range(4))
-def test_simd_paths_in_qemu(op, seed):
-    """The Cortex-M4 SIMD paths on the emulated M4, against the NumPy twin: channels in
-    fours, 3x3 stride 1 (seeds 0, 1; depthwise in place), even and odd pixel counts
-    (seeds 1, 3), the fast right-shift requantization
-    tail and (seed 3: tiny output scale, so multipliers with left shifts) the general one."""
+def test_simd_paths_in_qemu(op, seed, board):
+    """The Cortex-M4 SIMD paths on the emulated M4 (and the Cortex-M3's plain C blocks:
+    four pixels at a time in the 1x1 kernel), against the NumPy twin:
+    channels in fours, 3x3 stride 1 (seeds 0, 1; depthwise in place, pixels in pairs),
+    even and odd pixel counts (seeds 1, 3), the fast right-shift requantization tail and
+    (seed 3: tiny output scale, so multipliers with left shifts) the general one."""
     rng = np.random.default_rng(600 + seed)
     b, outs = _conv_case(rng, op.split("-")[0], pointwise=op.endswith("1x1"), simd=True, odd=seed % 2 == 1,
                          k3s1=seed < 2 and not op.endswith("1x1"))
     g = _quantize_graph(b, rng, outs, out_scale=2e-4 if seed == 3 else None)
-    _run_both(g, rng, n=3, board="mps2-an386")
+    _run_both(g, rng, n=3, board=board)
+
+
+def _block_case(rng, op, mode, h, w, cin, cout, k=(1, 1)):
+    """One conv-like layer (Conv2D with kernel k, or a 3x3 stride-1 SAME depthwise) whose
+    requantization takes `mode` (_out_quant): the shapes of the blocks' edge cases."""
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, cin))
+    b.tensors[x] = Tensor(x, (1, h, w, cin), "int8", None, _q(rng))
+    if op == "DepthwiseConv2D":
+        y = _cb_layer(b, rng, op, "w", x, (1, 3, 3, cin), mode, stride=(1, 1),
+                      pads=(*same_pads(h, 3, 1), *same_pads(w, 3, 1)), depth_multiplier=1)
+    else:
+        pads = (*same_pads(h, k[0], 1), *same_pads(w, k[1], 1))
+        y = _cb_layer(b, rng, op, "w", x, (cout, *k, cin), mode, stride=(1, 1), pads=pads)
+    return b.build([y])
+
+
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500", "mps2-an385"])
+@pytest.mark.parametrize("mode", ["right", "clamp", "any"])
+@pytest.mark.parametrize("seed", range(3))
+def test_blocks_random_shapes(seed, mode, board):
+    """The int8 blocks of issue 19 on every core, each requantization path (ek_finish_r by
+    SMMLAR or 64-bit SMLAL, + the after-the-fact clamp, ek_finish): the 1x1 kernel's 2 x 2
+    LDM/LDRD blocks (M4/M7) and 4 x 2 MLA blocks (M3) with odd channel and pixel counts,
+    pixel counts that leave 1-3 pixels after the fours, a long k (260); im2col blocks
+    with k % 16 != 0 (the single-group tail); the depthwise pixel
+    pairs with an odd width (a single last pixel). == the NumPy twin."""
+    rng = np.random.default_rng(1000 + 10 * seed + ["right", "clamp", "any"].index(mode))
+    h, w = int(rng.integers(1, 6)), int(rng.integers(1, 8)) | 1
+    cin = [4 * int(rng.integers(1, 9)), 260, 12][seed]
+    cout = int(rng.integers(1, cin + 1)) | 1 if seed != 1 else 7
+    graphs = [_block_case(rng, "Conv2D", mode, h, w, cin, cout),
+              _block_case(rng, "Conv2D", mode, h + 2, w, 4 * int(rng.integers(1, 4)), cout | 2, k=(2, 3)),
+              _block_case(rng, "DepthwiseConv2D", mode, h + 2, w + 2, 4 * int(rng.integers(1, 5)), 0)]
+    for g in graphs:
+        assert _rq_mode(g, g.nodes[0]) == mode
+        _run_both(g, rng, n=2, board=board)
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an386"])
+@pytest.mark.parametrize("seed", range(3))
+def test_avgpool_channel_fours(seed, board):
+    """Average pooling four channels per pass (on the M4 two SXTAB16 int16-pair sums when
+    the window has <= 256 elements, 32-bit sums above), channel counts with and without a
+    remainder, windows up to a global pool of 18 x 16: == the NumPy twin."""
+    rng = np.random.default_rng(1100 + seed)
+    h, w, c = [(18, 16, 8), (9, 7, 11), (5, 6, 4)][seed]
+    k = (h, w) if seed == 0 else (int(rng.integers(1, h + 1)), int(rng.integers(1, w + 1)))
+    s = (int(rng.integers(1, 3)), int(rng.integers(1, 3)))
+    same = seed == 2
+    pads = (*same_pads(h, k[0], s[0]), *same_pads(w, k[1], s[1])) if same else (0, 0, 0, 0)
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, c))
+    y = b.node("AveragePool", "op", [x], kernel=k, stride=s, pads=pads, activation="none")
+    g = _quantize_graph(b, rng, [y])
+    _run_both(_shared_quant(g, [y]), rng, board=board)
 
 
 @pytest.mark.parametrize("seed", range(4))

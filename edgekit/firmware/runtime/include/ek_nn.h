@@ -65,7 +65,9 @@ int32_t ek_conv_s8_buffer_size(const ek_dims *filter_dims);
 /* 1x1 convolution, stride 1, no padding. Runs in place (output == input) when
  * cout <= cin; scratch: ek_conv_1x1_s8_buffer_size() = 4 * cin + cout bytes. eff_bias[c]
  * must be bias[c] + input_offset * sum_k filter[c][k] (the input offset folded in ahead
- * of time; p->input_offset is not read). Filter layout: ek_conv_s8's, with k = cin. */
+ * of time; p->input_offset is not read). Filter layout: ek_conv_s8's, with k = cin. The
+ * fast blocks of both kernels read a 4-byte aligned filter (EK_ALIGN in generated code);
+ * an unaligned one takes the slow path. */
 ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                          const ek_dims *in_dims, const int8_t *input,
                          const int8_t *filter, const int32_t *eff_bias,

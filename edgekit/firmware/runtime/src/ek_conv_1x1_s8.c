@@ -6,11 +6,12 @@
  * computed once per model by the code generator (edgekit/codegen), as CMSIS-NN does with
  * its kernel sums. Filter: channel-pair layout when cin % 4 == 0 (ek_pairs.h).
  *
- * When cin % 4 == 0 and every shift is a right shift, two pixels at a time in 2 x 2
- * blocks (ek_pairs.h). Because both
- * pixels sit in scratch before any output is written, the kernel runs in place
- * (output == input) whenever cout <= cin: pixels p, p+1 only overwrite input bytes of
- * pixels <= p + 1. Otherwise one pixel is computed into scratch, then stored. */
+ * When cin % 4 == 0, the fast requantization applies (ek_fast_rq) and the filter is
+ * 4-byte aligned, two pixels at a time in 2 x 2 blocks (ek_pairs.h); in plain C four at
+ * a time in 4 x 2 blocks first. Because a step's pixels sit in scratch before any output
+ * is written, the kernel runs in place (output == input) whenever cout <= cin: pixels
+ * p .. p+3 only overwrite input bytes of pixels <= p + 3. Otherwise one pixel is computed
+ * into scratch, then stored. */
 #include "ek_pairs.h"
 
 int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims) {
@@ -26,16 +27,25 @@ ek_status ek_conv_1x1_s8(const ek_conv_params *p, const ek_quant_params *q, cons
     if (out->h != in->h || out->w != in->w || (input == output && cout > cin) ||
         !ctx || ctx->size < ek_conv_1x1_s8_buffer_size(in, out))
         return EK_ARG_ERROR;
-    const int rs = ek_right_shifts(q->shift, cout);
-    if (cin % 4 == 0 && rs) {
+    const int rs = ek_fast_rq(q->multiplier, q->shift, cout);
+    if (cin % 4 == 0 && rs && ek_aligned4(filter)) {
         int32_t *xb = (int32_t *)ctx->buf;
-        for (int32_t px = 0; px < pixels; px += 2) {
+        int32_t px = 0;
+#if !defined(__ARM_FEATURE_DSP)
+        /* plain C: four pixels at a time (4 x 2 blocks), the rest in pairs */
+        for (; px + 4 <= pixels; px += 4) {
+            prep4(input + (int64_t)px * cin, cin, (int8_t *)xb);
+            ek_quad_outputs((const int8_t *)xb, filter, eff_bias, q, p->output_offset,
+                            p->act_min, p->act_max, cin, cout, output + (int64_t)px * cout);
+        }
+#endif
+        for (; px < pixels; px += 2) {
             const int8_t *x0 = input + (int64_t)px * cin;
             const int last = px + 1 == pixels;
             prep2(x0, last ? x0 : x0 + cin, cin, xb);
             int8_t *y0 = output + (int64_t)px * cout;
             ek_pair_outputs(xb, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
-                            cin, cout, y0, last ? 0 : y0 + cout);
+                            cin, cout, y0, last ? y0 : y0 + cout);
         }
         return EK_OK;
     }

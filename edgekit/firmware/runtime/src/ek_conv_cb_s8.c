@@ -40,7 +40,7 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
         return EK_ARG_ERROR;
     ek_cb_lut lut;
     ek_cb_lut_init(&lut, filter, (int32_t *)ctx->buf);
-    const int mode = ek_rq_mode(q->shift, cout, p->act_min, p->act_max);
+    const int mode = ek_rq_mode(q->multiplier, q->shift, cout, p->act_min, p->act_max);
     const int32_t tile = ek_cb_tile(filter->bits);
     int32_t *xt = (int32_t *)((int8_t *)ctx->buf + ek_cb_table_bytes(filter->bits));
     int32_t *wbuf = xt + tile / 2 * k;

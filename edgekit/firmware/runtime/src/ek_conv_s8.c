@@ -25,12 +25,12 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
         return EK_ARG_ERROR;
     int8_t *col0 = (int8_t *)ctx->buf;
     const int packed = k % 4 == 0;
-    const int rs = ek_right_shifts(q->shift, cout);
+    const int rs = ek_fast_rq(q->multiplier, q->shift, cout);
     const int32_t pixels = out->h * out->w;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * in->w * cin;
         int8_t *y = output + (int64_t)b * pixels * cout;
-        if (packed && rs) {
+        if (packed && rs && ek_aligned4(filter)) {
             int8_t *col1 = col0 + k;
             int32_t *xb = (int32_t *)(col1 + k);   /* k % 4 == 0: word aligned */
             for (int32_t px = 0; px < pixels; px += 2) {
@@ -40,7 +40,7 @@ ek_status ek_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek
                 prep2(col0, last ? col0 : col1, k, xb);
                 int8_t *y0 = y + (int64_t)px * cout;
                 ek_pair_outputs(xb, filter, eff_bias, q, p->output_offset, p->act_min, p->act_max,
-                                k, cout, y0, last ? 0 : y0 + cout);
+                                k, cout, y0, last ? y0 : y0 + cout);
             }
             continue;
         }

@@ -17,6 +17,9 @@ static inline int32_t ek_sxtb16_ror8(int32_t x) { int32_t r; __asm("sxtb16 %0, %
 static inline int32_t ek_smlad(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
 static inline int32_t ek_smlabb(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
 static inline int32_t ek_smlatt(int32_t a, int32_t b, int32_t acc) { int32_t r; __asm("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc)); return r; }
+/* acc's two int16 lanes + the sign-extended bytes 0, 2 (ror8: 1, 3) of x, lane by lane */
+static inline int32_t ek_sxtab16(int32_t acc, int32_t x) { int32_t r; __asm("sxtab16 %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x)); return r; }
+static inline int32_t ek_sxtab16_ror8(int32_t acc, int32_t x) { int32_t r; __asm("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(acc), "r"(x)); return r; }
 static inline int32_t ek_load32(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return v; }
 /* a = p[0], b = p[1], p += 2 (p: const int32_t *, word aligned): one LDRD with writeback,
  * which GCC does not pick by itself when registers run short. The "m" operand tells it

@@ -6,7 +6,9 @@
  * w * (zp + off) = 0, so with the offset folded into eff_bias = bias + off * sum(w) every
  * tap is a plain multiply-accumulate. Channels go four at a time on Cortex-M4/M7: SXTB16
  * splits a word of four channels into two int16 pairs and SMLABB/SMLATT accumulate each
- * lane into its own channel (depthwise has no reduction over channels for SMLAD).
+ * lane into its own channel (depthwise has no reduction over channels for SMLAD). With a
+ * 3x3 filter two horizontally adjacent pixels go together (pixel9x2), each weight word
+ * unpacked once for both; a narrower activation range is clamped after the fact.
  *
  * In place (output == input): allowed for stride 1, dilation 1, M = 1 and output dims ==
  * input dims (TF 'SAME'). Output row y needs input rows y - pad_top .. y - pad_top + kh - 1;
@@ -34,21 +36,31 @@ static inline int grouped(int32_t mult, int32_t cout, int32_t n_taps) {
     return mult == 1 && cout % 4 == 0 && n_taps <= EK_DW_MAX_TAPS;
 }
 
-/* one tap of channels c..c+3: x from the tap's row, w the group's 4 weights for it */
+/* one tap of channels c..c+3: x at offset c of the tap's row, w the group's 4 weights
+ * for it. On Cortex-M4/M7 in assembly, as EK_DW_TAP2, so GCC's scheduling cannot spill
+ * the accumulators: 11 instructions for 4 MACs. */
 #if defined(__ARM_FEATURE_DSP)
-#define EK_DW_TAP(xp, wp)                                                         \
+#define EK_DW_TAP(row, c, wp)                                                     \
     do {                                                                         \
-        const int32_t xv = ek_load32(xp), wv = ek_load32(wp);                     \
-        const int32_t xe = ek_sxtb16(xv), xo = ek_sxtb16_ror8(xv);                \
-        const int32_t we = ek_sxtb16(wv), wo = ek_sxtb16_ror8(wv);                \
-        a0 = ek_smlabb(xe, we, a0); a2 = ek_smlatt(xe, we, a2);                   \
-        a1 = ek_smlabb(xo, wo, a1); a3 = ek_smlatt(xo, wo, a3);                   \
-        EK_SCHED_BARRIER();                                                       \
+        int32_t xv_, xe_, wv_, we_;                                               \
+        __asm("ldr %[xv], [%[p], %[c]]\n\t"                                       \
+              "ldr %[wv], %[w]\n\t"                                               \
+              "sxtb16 %[xe], %[xv]\n\t"                                           \
+              "sxtb16 %[xv], %[xv], ror #8\n\t"                                   \
+              "sxtb16 %[we], %[wv]\n\t"                                           \
+              "sxtb16 %[wv], %[wv], ror #8\n\t"                                   \
+              "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                             \
+              "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                             \
+              "smlabb %[a1], %[xv], %[wv], %[a1]\n\t"                             \
+              "smlatt %[a3], %[xv], %[wv], %[a3]\n\t"                             \
+              : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),       \
+                [xv] "=&r"(xv_), [xe] "=&r"(xe_), [wv] "=&r"(wv_), [we] "=&r"(we_) \
+              : [p] "r"(row), [c] "r"(c), [w] "m"(*(const int32_t *)(const void *)(wp))); \
     } while (0)
 #else
-#define EK_DW_TAP(xp, wp)                                                         \
+#define EK_DW_TAP(row, c, wp)                                                     \
     do {                                                                         \
-        const int8_t *x_ = (xp), *w_ = (wp);                                      \
+        const int8_t *x_ = (row) + (c), *w_ = (wp);                               \
         a0 += x_[0] * w_[0]; a1 += x_[1] * w_[1];                                 \
         a2 += x_[2] * w_[2]; a3 += x_[3] * w_[3];                                 \
     } while (0)
@@ -62,11 +74,11 @@ dw4(const int8_t *const *taps, const int32_t n_taps, const int8_t *wg, int32_t c
     const int32_t *eb, int32_t acc[4]) {
     int32_t a0 = eb[0], a1 = eb[1], a2 = eb[2], a3 = eb[3];
     if (n_taps == 9) {
-        EK_DW_TAP(taps[0] + c, wg); EK_DW_TAP(taps[1] + c, wg + 4); EK_DW_TAP(taps[2] + c, wg + 8);
-        EK_DW_TAP(taps[3] + c, wg + 12); EK_DW_TAP(taps[4] + c, wg + 16); EK_DW_TAP(taps[5] + c, wg + 20);
-        EK_DW_TAP(taps[6] + c, wg + 24); EK_DW_TAP(taps[7] + c, wg + 28); EK_DW_TAP(taps[8] + c, wg + 32);
+        EK_DW_TAP(taps[0], c, wg); EK_DW_TAP(taps[1], c, wg + 4); EK_DW_TAP(taps[2], c, wg + 8);
+        EK_DW_TAP(taps[3], c, wg + 12); EK_DW_TAP(taps[4], c, wg + 16); EK_DW_TAP(taps[5], c, wg + 20);
+        EK_DW_TAP(taps[6], c, wg + 24); EK_DW_TAP(taps[7], c, wg + 28); EK_DW_TAP(taps[8], c, wg + 32);
     } else {
-        for (int32_t t = 0; t < n_taps; t++) EK_DW_TAP(taps[t] + c, wg + 4 * t);
+        for (int32_t t = 0; t < n_taps; t++) EK_DW_TAP(taps[t], c, wg + 4 * t);
     }
     acc[0] = a0; acc[1] = a1; acc[2] = a2; acc[3] = a3;
 }
@@ -85,6 +97,81 @@ pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
         yp[c + 1] = ek_finish_r(acc[1], qm[c + 1], ~qs[c + 1], off2p1, lo, hi, clamp);
         yp[c + 2] = ek_finish_r(acc[2], qm[c + 2], ~qs[c + 2], off2p1, lo, hi, clamp);
         yp[c + 3] = ek_finish_r(acc[3], qm[c + 3], ~qs[c + 3], off2p1, lo, hi, clamp);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP)
+/* One tap of channels c..c+3 for two output pixels whose tap pointers are p0 and p1 (on
+ * the stack): the weight word (wg, advanced) is unpacked once for both; 19 instructions
+ * for 8 MACs where two single-pixel taps take 22. Written in assembly so the eight
+ * accumulators, the two unpacked weights and the two unpacked inputs stay in registers
+ * (GCC's allocation spills them). */
+#define EK_DW_TAP2(t)                                                             \
+    __asm("ldr %[we], [%[wg]], #4\n\t"                                            \
+          "ldr %[xe], %[p0]\n\t"                                                  \
+          "ldr %[xe], [%[xe], %[c]]\n\t"                                          \
+          "sxtb16 %[wo], %[we], ror #8\n\t"                                       \
+          "sxtb16 %[we], %[we]\n\t"                                               \
+          "sxtb16 %[xo], %[xe], ror #8\n\t"                                       \
+          "sxtb16 %[xe], %[xe]\n\t"                                               \
+          "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                 \
+          "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                 \
+          "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"                                 \
+          "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"                                 \
+          "ldr %[xe], %[p1]\n\t"                                                  \
+          "ldr %[xe], [%[xe], %[c]]\n\t"                                          \
+          "sxtb16 %[xo], %[xe], ror #8\n\t"                                       \
+          "sxtb16 %[xe], %[xe]\n\t"                                               \
+          "smlabb %[b0], %[xe], %[we], %[b0]\n\t"                                 \
+          "smlatt %[b2], %[xe], %[we], %[b2]\n\t"                                 \
+          "smlabb %[b1], %[xo], %[wo], %[b1]\n\t"                                 \
+          "smlatt %[b3], %[xo], %[wo], %[b3]\n\t"                                 \
+          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),           \
+            [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3),           \
+            [wg] "+r"(wg), [we] "=&r"(we), [wo] "=&r"(wo), [xe] "=&r"(xe),         \
+            [xo] "=&r"(xo)                                                        \
+          : [c] "r"(c), [p0] "m"(t0[t]), [p1] "m"(t1[t]), "m"(*(const int32_t(*)[9])wg))
+#define EK_DW_PAIRS 1
+#else
+/* plain C: each weight byte loaded once for both pixels; not used (EK_DW_PAIRS 0): on
+ * the Cortex-M3 the eight accumulators spill and two single pixels are cheaper */
+#define EK_DW_PAIRS 0
+#define EK_DW_TAP2(t)                                                             \
+    do {                                                                         \
+        const int8_t *x_ = t0[t] + c, *z_ = t1[t] + c;                            \
+        const int32_t w0 = wg[0], w1 = wg[1], w2 = wg[2], w3 = wg[3];             \
+        a0 += x_[0] * w0; a1 += x_[1] * w1; a2 += x_[2] * w2; a3 += x_[3] * w3;   \
+        b0 += z_[0] * w0; b1 += z_[1] * w1; b2 += z_[2] * w2; b3 += z_[3] * w3;   \
+        wg += 4;                                                                  \
+    } while (0)
+#endif
+
+/* all channels of two output pixels (3x3 tap tables t0, t1), grouped layout, right
+ * shifts, no clamp (the caller clamps after), to y0 and y1 */
+static void pixel9x2(const int8_t *const *t0, const int8_t *const *t1, const int8_t *wg,
+                     const int32_t *eb, const int32_t *qm, const int8_t *qs, int32_t cout,
+                     int32_t off2p1, int8_t *y0, int8_t *y1) {
+    for (int32_t c = 0; c < cout; c += 4) {
+        int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
+        int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
+#if defined(__ARM_FEATURE_DSP)
+        int32_t we, wo, xe, xo;
+#endif
+        EK_DW_TAP2(0); EK_DW_TAP2(1); EK_DW_TAP2(2); EK_DW_TAP2(3); EK_DW_TAP2(4);
+        EK_DW_TAP2(5); EK_DW_TAP2(6); EK_DW_TAP2(7); EK_DW_TAP2(8);
+        /* written out: the accumulators stay in registers */
+        int32_t m = qm[c], e = ~qs[c];
+        y0[c] = ek_finish_r(a0, m, e, off2p1, 0, 0, 0);
+        y1[c] = ek_finish_r(b0, m, e, off2p1, 0, 0, 0);
+        m = qm[c + 1], e = ~qs[c + 1];
+        y0[c + 1] = ek_finish_r(a1, m, e, off2p1, 0, 0, 0);
+        y1[c + 1] = ek_finish_r(b1, m, e, off2p1, 0, 0, 0);
+        m = qm[c + 2], e = ~qs[c + 2];
+        y0[c + 2] = ek_finish_r(a2, m, e, off2p1, 0, 0, 0);
+        y1[c + 2] = ek_finish_r(b2, m, e, off2p1, 0, 0, 0);
+        m = qm[c + 3], e = ~qs[c + 3];
+        y0[c + 3] = ek_finish_r(a3, m, e, off2p1, 0, 0, 0);
+        y1[c + 3] = ek_finish_r(b3, m, e, off2p1, 0, 0, 0);
     }
 }
 
@@ -129,6 +216,32 @@ static void dw_large(const ek_conv_params *p, const ek_quant_params *q, const ek
             }
 }
 
+/* the kh input rows of output row oy (NULL: outside the input); in place, rows at or
+ * above oy come from the saved originals (a ring of pad_top + 1 rows) */
+static void tap_rows(const ek_conv_params *p, const ek_dims *in, const int8_t *x,
+                     const int8_t *saved, int in_place, int32_t kh, int32_t oy,
+                     const int8_t **rows) {
+    const int32_t row = in->w * in->c, ring = p->pad_top + 1;
+    for (int32_t fy = 0; fy < kh; fy++) {
+        const int32_t iy = oy * p->stride_h - p->pad_top + fy * p->dilation_h;
+        rows[fy] = iy < 0 || iy >= in->h ? 0
+                 : (in_place && iy <= oy) ? saved + (iy % ring) * row : x + (int64_t)iy * row;
+    }
+}
+
+/* the tap pointers of one output pixel whose window starts at input column x0: taps
+ * outside the input read the zero-point row. The rows are worked out once per output
+ * row (tap_rows), so a tap costs a column test, a select and a store. */
+static inline void tap_table(const int8_t *const *rows, int32_t kh, int32_t kw, int32_t x0,
+                             int32_t dil, int32_t in_w, int32_t cin, const int8_t *zp_row,
+                             const int8_t **taps) {
+    for (int32_t fy = 0; fy < kh; fy++) {
+        const int8_t *r = rows[fy];
+        for (int32_t fx = 0, ix = x0; fx < kw; fx++, ix += dil)
+            *taps++ = r && (uint32_t)ix < (uint32_t)in_w ? r + ix * cin : zp_row;
+    }
+}
+
 ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                         const ek_dims *in, const int8_t *input,
                         const ek_dims *fd, const int8_t *filter, const int32_t *eb,
@@ -151,7 +264,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     int8_t *saved = (int8_t *)ctx->buf;
     int8_t *zp_row = saved + (in_place ? ring * row : 0);
     ek_fill(zp_row, (int8_t)(-p->input_offset), cin);
-    const int8_t *taps[EK_DW_MAX_TAPS];
+    const int8_t *taps[EK_DW_MAX_TAPS], *taps1[EK_DW_MAX_TAPS];
     /* locals: int8 stores may alias anything, so fields read through p/q would be
      * reloaded after every output byte */
     const int32_t *const qm = q->multiplier;
@@ -159,26 +272,29 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t out_off = p->output_offset, lo = p->act_min, hi = p->act_max;
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);
-    const int mode = ek_rq_mode(qs, cout, lo, hi);
+    const int mode = ek_rq_mode(qm, qs, cout, lo, hi);
+    const int fast = group && mode != EK_RQ_ANY;
     const int32_t off2p1 = 2 * out_off + 1;
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
         for (int32_t oy = 0; oy < out->h; oy++) {
             if (in_place) ek_copy(saved + (oy % ring) * row, x + (int64_t)oy * row, row);
+            const int8_t *rows[EK_DW_MAX_TAPS];
+            tap_rows(p, in, x, saved, in_place, kh, oy, rows);
             for (int32_t ox = 0; ox < out->w; ox++) {
-                for (int32_t fy = 0; fy < kh; fy++) {
-                    const int32_t iy = oy * p->stride_h - p->pad_top + fy * p->dilation_h;
-                    /* rows at or above the current one come from the saved originals */
-                    const int8_t *src = (in_place && iy <= oy) ? saved + (iy % ring) * row
-                                                               : x + (int64_t)iy * row;
-                    for (int32_t fx = 0; fx < kw; fx++) {
-                        const int32_t ix = ox * p->stride_w - p->pad_left + fx * p->dilation_w;
-                        const int inside = iy >= 0 && iy < in->h && ix >= 0 && ix < in->w;
-                        taps[fy * kw + fx] = inside ? src + ix * cin : zp_row;
-                    }
-                }
+                tap_table(rows, kh, kw, ox * p->stride_w - p->pad_left, p->dilation_w, in->w, cin,
+                          zp_row, taps);
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
+                if (EK_DW_PAIRS && fast && n_taps == 9 && ox + 1 < out->w) {
+                    /* two pixels: each weight word unpacked once for both */
+                    tap_table(rows, kh, kw, (ox + 1) * p->stride_w - p->pad_left, p->dilation_w,
+                              in->w, cin, zp_row, taps1);
+                    pixel9x2(taps, taps1, filter, eb, qm, qs, cout, off2p1, yp, yp + cout);
+                    if (mode == EK_RQ_RIGHT_CLAMP) ek_clamp_s8(yp, 2 * cout, lo, hi);
+                    ox++;
+                    continue;
+                }
                 if (!group || mode == EK_RQ_ANY)
                     pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
                 else if (n_taps == 9 && mode == EK_RQ_RIGHT)   /* 3x3: taps unrolled */

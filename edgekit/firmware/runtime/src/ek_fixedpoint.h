@@ -66,7 +66,9 @@ static inline int8_t ek_finish(int32_t acc, int32_t m, int32_t s, int32_t out_of
  *   out = (((y - s) >> em1) + 2 * out_off + 1) >> 1,
  * which one SSAT (with its built-in ASR #1) saturates to int8. No step overflows:
  * |y| < 2^31 - 1 and em1 >= 1. `clamp` (a constant at each call site) adds the
- * activation range when it is narrower than int8. */
+ * activation range when it is narrower than int8. Precondition: M in [2^30, 2^31)
+ * (what QuantizeMultiplier gives with such shifts; checked by ek_fast_rq), which the
+ * Cortex-M4/M7 path needs for its SMMLAR. */
 static inline int32_t ek_ssat8_asr1(int32_t v) {
 #if defined(__ARM_FEATURE_SAT)
     int32_t r;
@@ -80,7 +82,16 @@ static inline int32_t ek_ssat8_asr1(int32_t v) {
 
 static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t off2p1,
                                  int32_t lo, int32_t hi, const int clamp) {
+#if defined(__ARM_FEATURE_DSP)
+    /* M in [2^30, 2^31) (ek_fast_rq), so 2M - 2^32 is an int32, M2, and SMMLAR, the
+     * rounded high word of acc * 2^32 + acc * M2 + 2^31 = 2 acc M + 2^31 (exact in 64
+     * bits), is y: one instruction where the 64-bit multiply-accumulate and its
+     * recombination take five. M2 is shared by every output of a channel. */
+    int32_t y;
+    __asm("smmlar %0, %1, %2, %1" : "=r"(y) : "r"(acc), "r"((int32_t)((uint32_t)m << 1)));
+#else
     int32_t y = (int32_t)(((int64_t)acc * m + (1ll << 30)) >> 31);
+#endif
     y -= (int32_t)((uint32_t)y >> 31);
     int32_t v = ek_ssat8_asr1((y >> em1) + off2p1);
     if (clamp) {
@@ -105,17 +116,26 @@ static inline int ek_right_shifts(const int8_t *shift, int32_t n) {
 #endif
 }
 
+/* 1 when a layer may take ek_finish_r: right shifts (ek_right_shifts) and every
+ * multiplier in [2^30, 2^31), n channels */
+static inline int ek_fast_rq(const int32_t *multiplier, const int8_t *shift, int32_t n) {
+    for (int32_t i = 0; i < n; i++)
+        if (multiplier[i] < (1 << 30)) return 0;
+    return ek_right_shifts(shift, n);
+}
+
 /* 1 when the activation range is narrower than int8 (ek_finish_r's clamp) */
 static inline int ek_needs_clamp(int32_t lo, int32_t hi) { return lo > -128 || hi < 127; }
 
 /* The requantization tail a layer can take: EK_RQ_ANY (ek_finish, any shift),
- * EK_RQ_RIGHT (ek_finish_r: every shift <= -2), EK_RQ_RIGHT_CLAMP (and a clamp). Kernels
+ * EK_RQ_RIGHT (ek_finish_r: ek_fast_rq), EK_RQ_RIGHT_CLAMP (and a clamp). Kernels
  * pick it once per call and pass it on as a constant, so each variant compiles without
  * the others' tests. */
 enum { EK_RQ_ANY, EK_RQ_RIGHT, EK_RQ_RIGHT_CLAMP };
 
-static inline int ek_rq_mode(const int8_t *shift, int32_t n, int32_t lo, int32_t hi) {
-    return !ek_right_shifts(shift, n) ? EK_RQ_ANY : ek_needs_clamp(lo, hi) ? EK_RQ_RIGHT_CLAMP
+static inline int ek_rq_mode(const int32_t *multiplier, const int8_t *shift, int32_t n,
+                             int32_t lo, int32_t hi) {
+    return !ek_fast_rq(multiplier, shift, n) ? EK_RQ_ANY : ek_needs_clamp(lo, hi) ? EK_RQ_RIGHT_CLAMP
                                                                           : EK_RQ_RIGHT;
 }
 

@@ -9,9 +9,10 @@
  * Two input vectors (pixels, or im2col columns) at a time, times two output channels: the
  * vectors go to scratch first (prep2), which also lets the 1x1 kernel run in place. On
  * Cortex-M4/M7 they are unpacked to int16 pairs there (SXTB16, once per vector); then
- * per 4 inputs a block costs two weight loads, four SXTB16 and eight SMLAD (16 MACs),
- * with its four accumulators in registers. In plain C every loaded value feeds two
- * multiply-accumulates. */
+ * per 4 inputs a block costs one LDM (the vectors' 4 words), one LDRD (the pair's 8
+ * weight bytes), four SXTB16 and eight SMLAD: 14 instructions for 16 MACs, its four
+ * accumulators in registers. In plain C every loaded value feeds two MLA; the 1x1 kernel
+ * there takes four pixels at a time (prep4, ek_quad_outputs: each weight feeds four). */
 #ifndef EK_PAIRS_H
 #define EK_PAIRS_H
 
@@ -19,6 +20,10 @@
 #include "ek_cb_decode.h"
 #include "ek_copy.h"
 #include "ek_dsp.h"
+
+/* 1 when p is 4-byte aligned: the block loop reads a filter's channel pairs by LDRD,
+ * which faults on an unaligned address (generated filters are EK_ALIGN) */
+static inline int ek_aligned4(const void *p) { return ((uintptr_t)p & 3) == 0; }
 
 /* weights of channel oc: first 4-value group and the stride between groups */
 static inline const int8_t *row_of(const int8_t *filter, int32_t oc, int32_t k, int32_t cout,
@@ -74,12 +79,33 @@ static inline void prep2(const int8_t *x0, const int8_t *x1, int32_t k, int32_t 
 }
 
 /* Outputs of both vectors (prep2'd in xb) for all cout channels, to y0 and y1 (y1 ==
- * NULL: the second vector is a stand-in for an odd last one, its results are dropped).
- * Right shifts only (ek_right_shifts()); the k % 4 == 0 pair layout. In ek_pairs.c, shared
+ * y0 when the second vector is a copy of an odd last first one). filter 4-byte aligned;
+ * ek_fast_rq().
+ * Right shifts only; the k % 4 == 0 pair layout. In ek_pairs.c, shared
  * by ek_conv_s8 and ek_conv_1x1_s8. */
 void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
                      const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
                      int32_t k, int32_t cout, int8_t *y0, int8_t *y1);
+
+#if !defined(__ARM_FEATURE_DSP)
+/* Four input vectors interleaved into buf (byte 4i + v = x_v[i]), as ek_quad_outputs
+ * reads them: plain C targets only. Scratch: 4k bytes. */
+static inline void prep4(const int8_t *x, int32_t k, int8_t *buf) {
+    for (int32_t i = 0; i < k; i++, buf += 4) {
+        buf[0] = x[i];
+        buf[1] = x[k + i];
+        buf[2] = x[2 * k + i];
+        buf[3] = x[3 * k + i];
+    }
+}
+
+/* Outputs of four vectors (prep4'd in x4) for all cout channels, to y + v * cout (plain
+ * C targets: in 4 x 2 blocks each weight loaded feeds four MLA). Same rules as
+ * ek_pair_outputs. In ek_pairs.c, used by ek_conv_1x1_s8. */
+void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
+                     const ek_quant_params *q, int32_t out_off, int32_t lo, int32_t hi,
+                     int32_t k, int32_t cout, int8_t *y);
+#endif
 
 /* Codebook weights (ek_cb_lut), a tile of up to ek_cb_tile() vectors at a time: each
  * channel pair's weights are decoded once into wbuf (ek_pair_cb_wbuf_bytes(k)) and then
