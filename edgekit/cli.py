@@ -222,10 +222,11 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("features", help="print the audio front end deploy would use for MODEL",
                        description="The front end (FeatureSpec) `edgekit deploy` would feed MODEL, and "
-                       "where it came from: --features FILE, MODEL's <stem>.features.toml, or the "
-                       "default (the sample's MFCC). Kinds: mfcc, microfrontend (TFLM micro_speech; "
-                       "see samples/micro_speech.features.toml).")
-    s.add_argument("model", help="model file (only its path is used, to find <stem>.features.toml)")
+                       "where it came from: --features FILE, MODEL's <stem>.features.toml, the model's own "
+                       "graph (a TF1 .pb's AudioSpectrogram + Mfcc), or the default (the sample's MFCC). "
+                       "Kinds: mfcc, microfrontend (TFLM micro_speech; see samples/micro_speech.features.toml), "
+                       "tf1-mfcc (TF's AudioSpectrogram + Mfcc ops).")
+    s.add_argument("model", help="model file (its path finds <stem>.features.toml; a .pb is read for its front end)")
     s.add_argument("--features", metavar="FILE", help="a features .toml file")
     s.add_argument("--json", action="store_true", help="print the spec as JSON on stdout")
     s.set_defaults(func=cmd_features)

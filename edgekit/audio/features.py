@@ -276,11 +276,24 @@ def features_path_for(model: str) -> str:
 
 
 def resolve_spec(model: str | None, features: str | None = None) -> tuple[FeatureSpec, str]:
-    """(spec, where it came from) as deploy uses it."""
+    """(spec, where it came from) as deploy uses it. A model that carries its front end (a
+    TF1 graph's AudioSpectrogram + Mfcc) is its own source; a features file that says
+    otherwise is refused (the model must get the features it was trained on)."""
+    own = None
+    if model and model.lower().endswith(".pb") and os.path.isfile(model):
+        from edgekit.importers.tf1 import spec_from_pb
+        own, note = spec_from_pb(model)
     if features:
-        return spec_from_toml(features), f"--features {features}"
-    if model:
-        beside = features_path_for(model)
-        if os.path.isfile(beside):
-            return spec_from_toml(beside), beside
-    return mfcc_default().validate(), "default (mfcc of the shipped kws_ref_model)"
+        spec, source = spec_from_toml(features), f"--features {features}"
+    elif model and os.path.isfile(features_path_for(model)):
+        spec, source = spec_from_toml(features_path_for(model)), features_path_for(model)
+    elif own is not None:
+        return own, f"graph ({note})"
+    else:
+        return mfcc_default().validate(), "default (mfcc of the shipped kws_ref_model)"
+    if own is not None and spec != own:
+        a, b = dataclasses.asdict(spec), dataclasses.asdict(own)
+        diff = ", ".join(f"{k} {a[k]} (graph: {b[k]})" for k in b if a[k] != b[k])
+        raise FeatureSpecError(f"{source} differs from the front end in {model}'s graph in {diff}: "
+                               "the model was trained on the graph's features (drop the features file)")
+    return spec, source
