@@ -8,7 +8,8 @@ or the default (the `mfcc` front end of the shipped kws_ref_model). Kinds:
 - `tf1-mfcc`: TF's AudioSpectrogram + Mfcc ops, the front end ARM ML-KWS-for-MCU frozen
   graphs carry (edgekit/audio/tf1_mfcc.py: samples / 32768, no normalisation, TF's own
   mel filter bank, ln with a 1e-12 floor, DCT); read from a `.pb`'s graph by
-  edgekit/importers/tf1.py; float features quantized with the model's input scale.
+  edgekit/importers/tf1.py; float features quantized with the model's input scale;
+  firmware front end available (-DEK_FE_TF1, float, at 16 kHz).
 - `microfrontend`: TFLM micro_speech's integer front end (edgekit/audio/microfrontend.py:
   filter bank, noise reduction, PCAN, log; int8 output, the model's input as is);
   firmware front end available (edgekit/firmware/frontend, -DEK_FE_MICRO, bit-exact).
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from edgekit.errors import InputError
 
 KINDS = ("mfcc", "microfrontend", "tf1-mfcc")
-FIRMWARE_KINDS = ("mfcc", "microfrontend")   # the kinds `edgekit deploy` has a C front end for
+FIRMWARE_KINDS = ("mfcc", "microfrontend", "tf1-mfcc")   # the kinds `edgekit deploy` has a C front end for
 
 
 class FeatureSpecError(InputError):
@@ -90,11 +91,15 @@ class FeatureSpec:
                         mels=self.channels, fmin=self.lower_hz, fmax=self.upper_hz, coeffs=self.coefficients)
 
     def firmware_gap(self) -> str | None:
-        """Why the firmware cannot compute these features, or None. The microfrontend's C
-        takes its constants from the spec; the MFCC C is built for the sample's MFCC
-        (MfccSpec()) only, so any other mfcc spec would get that one's features."""
+        """Why the firmware cannot compute these features, or None. The microfrontend's and
+        tf1-mfcc's C take their constants from the spec (at the firmware's 16 kHz); the MFCC
+        C is built for the sample's MFCC (MfccSpec()) only, so any other mfcc spec would get
+        that one's features."""
         if self.kind not in FIRMWARE_KINDS:
             return f"the {self.kind} front end has no C implementation yet (only its NumPy twin)"
+        if self.kind == "tf1-mfcc" and self.sample_rate != 16000:
+            return (f"the firmware's audio is 16 kHz; this tf1-mfcc spec is at {self.sample_rate} Hz "
+                    "(its window, stride and filter bank would be wrong)")
         if self.kind == "mfcc":
             from edgekit.audio.mfcc import MfccSpec
 
