@@ -254,7 +254,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from pathlib import Path
 
     from edgekit.audio import read_wav
-    from edgekit.audio.features import resolve_spec
+    from edgekit.audio.features import resolve_spec, spec_to_toml
     from edgekit.boards import get_board, require_firmware
     from edgekit.codegen.emit import generate
     from edgekit.compress.figures import compression_figures
@@ -315,6 +315,8 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         data = export_tflite(qgraph, "edgekit deploy (data-free)")
         with open(os.path.join(tmp, "model.tflite"), "wb") as f:
             f.write(data)
+        with open(os.path.join(tmp, "model.features.toml"), "w") as f:   # stream-eval OUT/model.tflite
+            f.write(spec_to_toml(spec))                                     # gets the same front end
         if build and failure is None:
             try:
                 elf = pio_run(Path(tmp))

@@ -275,6 +275,18 @@ def spec_from_toml(path: str) -> FeatureSpec:
         raise FeatureSpecError(f"{path}: {e}") from None
 
 
+def spec_to_toml(spec: FeatureSpec) -> str:
+    """The spec as a features file spec_from_toml reads back to the same spec (every field,
+    so a default changing later cannot change what the file means)."""
+    def val(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return f'"{v}"' if isinstance(v, str) else repr(v)
+    lines = ["# the front end this model was trained on (edgekit features; written by edgekit deploy)"]
+    lines += [f"{k} = {val(v)}" for k, v in dataclasses.asdict(spec).items()]
+    return "\n".join(lines) + "\n"
+
+
 def features_path_for(model: str) -> str:
     root, _ = os.path.splitext(model)
     return root + ".features.toml"
