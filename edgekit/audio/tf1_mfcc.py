@@ -115,3 +115,12 @@ def c_tables(spec) -> dict[str, np.ndarray]:
     t["mel_f32"] = np.concatenate(flat).astype(np.float32)
     t["dct_f32"] = dct_matrix(spec).astype(np.float32)
     return t
+
+
+def floor_features(spec) -> np.ndarray:
+    """(frames, coefficients) features of digital silence: every channel at the log floor
+    (c0 = sqrt(2 C) ln 1e-12, -247 for 40 channels). Every clip shorter than the graph's
+    DecodeWav length ends in such frames (zero padding), so deploy adds this one input to
+    its synthetic calibration set: the int8 input range must reach the front end's floor,
+    which inputs synthesized from BatchNorm statistics alone do not (they stop near -70)."""
+    return tf1_mfcc(np.zeros(spec.clip, np.int16), spec)

@@ -235,6 +235,9 @@ def feature_tensor(g: _Graph, mfcc, name: str | None = None) -> str:
                                  "features at the input of the first convolution (name them with --feature-tensor)")
         t = g.data_inputs(convs[0])[0]
     if mfcc is not None:                # only layout ops between the Mfcc and the cut
+        if t.split(":")[0] not in _downstream(g, f"{mfcc.name}:0"):
+            raise ModelLoadError(f"{g.path}: the features '{t}' are not computed from the front end "
+                                 f"('{mfcc.name}')")
         cur = t
         while g.producer(cur).name != mfcc.name:
             n = g.producer(cur)

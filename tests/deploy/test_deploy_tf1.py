@@ -40,11 +40,14 @@ def trained_pb(tmp_path_factory):
 
 
 def deploy_and_compare(pb: str, names: list[str], wavs: list[str], out) -> dict:
-    r = edgekit_cli("deploy", pb, "--board", "mps2-an386", "--wav", *wavs, "-o", str(out), "--json",
+    # --fit: the widest codebooks that fit the board (16 codes here); the default 8 codes
+    # cost this small model about a point of agreement (97.9 % on the 480 wavs)
+    r = edgekit_cli("deploy", pb, "--board", "mps2-an386", "--fit", "--wav", *wavs, "-o", str(out), "--json",
                     "--no-count", timeout=3600)
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads(r.stdout)
     assert (res["frontend"], res["features"]) == ("tf1", "tf1-mfcc")
+    assert (out / "model.features.toml").read_text().count('kind = "tf1-mfcc"') == 1   # for stream-eval
     firmware = np.array([names.index(c["label"]) for c in res["clips"]])
     tf = run_graph(pb, wavs).argmax(1)
     agree = float((firmware == tf).mean())

@@ -4,7 +4,6 @@ float IR == the TF graph's own outputs."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 
 import numpy as np
