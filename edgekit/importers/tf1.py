@@ -21,6 +21,7 @@ Such a graph holds its own front end: wav_data -> DecodeWav -> AudioSpectrogram 
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
@@ -113,7 +114,7 @@ class _Graph:
 
     def static_shape(self, tensor: str) -> list[int | None]:
         shape = self.tfg.get_tensor_by_name(tensor).shape
-        return [None] * 0 if shape.rank is None else shape.as_list()
+        return [] if shape.rank is None else shape.as_list()
 
     def topo(self) -> list:
         order, seen = [], set()
@@ -382,7 +383,6 @@ class _Importer:
                 or bias.size != self.b.shape(x)[-1]):
             raise UnsupportedOpError(n.op, n.name, "adds a constant that is not the bias of a Conv2D, depthwise "
                                      "or MatMul right before it")
-        import dataclasses
         bname = self.b.const(f"{prod.name}/bias", bias.reshape(-1))
         self.b.nodes[i] = dataclasses.replace(prod, inputs=(*prod.inputs, bname))
         return x
