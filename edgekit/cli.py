@@ -49,14 +49,14 @@ def _parser() -> argparse.ArgumentParser:
                        "parameters, MACs, quantization",
                        description="Import MODEL into edgekit's graph IR and print one row per "
                        "node (op, shapes, parameters, MACs, quantization) and totals.")
-    s.add_argument("model", help="model file (.keras, .h5, .pt2, .tflite)")
+    s.add_argument("model", help="model file (.keras, .h5, .pt2, .pb, .tflite)")
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("eval", help="top-1 accuracy of a model on a labelled .npy set",
                        description="Run MODEL on labelled inputs (float models on torch, int8 "
                        "models on edgekit's bit-exact integer reference) and report top-1.")
-    s.add_argument("model", help="model file (.keras, .h5, .pt2, .tflite)")
+    s.add_argument("model", help="model file (.keras, .h5, .pt2, .pb, .tflite)")
     s.add_argument("--inputs", required=True, help=".npy array (N, *input shape), float or int8")
     s.add_argument("--labels", required=True, help=".npy array of N integer class labels")
     s.add_argument("--input-scale", type=float, help="scale of int8 --inputs (dequantized first)")
@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                        "their statistics match the layer's running mean and variance (ZeroQ); "
                        "and a class term makes each sample one of the model's classes, in turn (DeepInversion). Writes .npz "
                        "with arrays x (inputs), labels, loss.")
-    s.add_argument("model", help="float model (.keras, .h5, .pt2) with BatchNorm layers")
+    s.add_argument("model", help="float model (.keras, .h5, .pt2, .pb) with BatchNorm layers")
     s.add_argument("-o", "--output", required=True, help="output .npz")
     _synth_args(s)
     s.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
                        "and activations per tensor (int8, asymmetric) from calibration inputs, "
                        "and write an int8 .tflite that TFLM and LiteRT run. The exported file is "
                        "checked against edgekit's int8 reference in TFLM before it is written.")
-    s.add_argument("model", help="float model (.keras, .h5, .pt2, float .tflite)")
+    s.add_argument("model", help="float model (.keras, .h5, .pt2, .pb, float .tflite)")
     s.add_argument("-o", "--output", required=True, help="output .tflite")
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--data-free", action="store_true",
@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
                        "runnable by any TFLite runtime; `edgekit codegen` stores codebook layers as "
                        "bit-packed indices), OUT/report.json (ratios, per-layer bins and bits, proxy "
                        "scores) and OUT/synth.npz. Written atomically.")
-    s.add_argument("model", help="float model (.keras, .h5, .pt2, float .tflite)")
+    s.add_argument("model", help="float model (.keras, .h5, .pt2, .pb, float .tflite)")
     s.add_argument("-o", "--output", required=True, help="output directory")
     _compression_args(s, default_method="binquant")
     s.add_argument("--calib", metavar="SYNTH.npz", help="use a saved `edgekit synth` output")
@@ -128,13 +128,13 @@ def _parser() -> argparse.ArgumentParser:
                        "PlatformIO firmware -> run on the board (QEMU for emulated boards)",
                        description="Compress MODEL with no data (BatchNorm-synthesized calibration, "
                        "codebook weights, int8 activations), generate C, write a PlatformIO project "
-                       "with the KWS firmware (MFCC front end, streaming detector) to OUT, build it "
+                       "with the KWS firmware (the model's front end, streaming detector) to OUT, build it "
                        "with `pio run` and, on emulated boards, run it in QEMU on the wavs: one line "
                        "`<wav>: <label> <score>` per wav (the firmware's classification of the clip), "
                        "the streaming detections over all wavs played back to back, and a summary. "
                        "Flash and RAM are checked against the board before building. An int8 "
                        ".tflite is deployed as it is.")
-    s.add_argument("model", help="model file (.keras, .h5, .pt2, .tflite)")
+    s.add_argument("model", help="model file (.keras, .h5, .pt2, .pb, .tflite)")
     s.add_argument("--board", required=True, help="board name (`edgekit boards`) or a board .toml file")
     s.add_argument("--wav", nargs="+", default=[], metavar="WAV",
                    help="16 kHz 16-bit mono wavs to run on an emulated board")
@@ -222,10 +222,11 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("features", help="print the audio front end deploy would use for MODEL",
                        description="The front end (FeatureSpec) `edgekit deploy` would feed MODEL, and "
-                       "where it came from: --features FILE, MODEL's <stem>.features.toml, or the "
-                       "default (the sample's MFCC). Kinds: mfcc, microfrontend (TFLM micro_speech; "
-                       "see samples/micro_speech.features.toml).")
-    s.add_argument("model", help="model file (only its path is used, to find <stem>.features.toml)")
+                       "where it came from: --features FILE, MODEL's <stem>.features.toml, the model's own "
+                       "graph (a TF1 .pb's AudioSpectrogram + Mfcc), or the default (the sample's MFCC). "
+                       "Kinds: mfcc, microfrontend (TFLM micro_speech; see samples/micro_speech.features.toml), "
+                       "tf1-mfcc (TF's AudioSpectrogram + Mfcc ops).")
+    s.add_argument("model", help="model file (its path finds <stem>.features.toml; a .pb is read for its front end)")
     s.add_argument("--features", metavar="FILE", help="a features .toml file")
     s.add_argument("--json", action="store_true", help="print the spec as JSON on stdout")
     s.set_defaults(func=cmd_features)
@@ -304,7 +305,7 @@ def _compression_args(s, default_method: str) -> None:
 def _features_arg(s) -> None:
     """--features, shared by `deploy` and `stream-eval` (edgekit.audio.features.resolve_spec)."""
     s.add_argument("--features", metavar="FILE", help="the model's front end as a .toml file (default: MODEL's "
-                   "<stem>.features.toml, else the sample's MFCC; see `edgekit features`)")
+                   "<stem>.features.toml, else a .pb graph's own, else the sample's MFCC; see `edgekit features`)")
 
 
 def _detector_args(s, auto_stride: bool = False) -> None:

@@ -254,7 +254,7 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
     from pathlib import Path
 
     from edgekit.audio import read_wav
-    from edgekit.audio.features import resolve_spec
+    from edgekit.audio.features import resolve_spec, spec_to_toml
     from edgekit.boards import get_board, require_firmware
     from edgekit.codegen.emit import generate
     from edgekit.compress.figures import compression_figures
@@ -294,6 +294,10 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         from edgekit.compress import deploy_config
 
         sx = synthesize(graph, synth_cfg).x
+        if spec.kind == "tf1-mfcc":                  # the front end's floor (tf1_mfcc.floor_features)
+            from edgekit.audio.tf1_mfcc import floor_features
+            shape = graph.tensor(graph.inputs[0]).shape[1:]
+            sx = np.concatenate([sx, floor_features(spec).reshape(1, *shape).astype(np.float32)])
         qgraph, gen, summary["compression"], report = fit_and_compress(graph, ccfg or deploy_config(), sx,
                                                                       board, fit)
         if report is not None:
@@ -315,6 +319,8 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         data = export_tflite(qgraph, "edgekit deploy (data-free)")
         with open(os.path.join(tmp, "model.tflite"), "wb") as f:
             f.write(data)
+        with open(os.path.join(tmp, "model.features.toml"), "w") as f:   # stream-eval OUT/model.tflite
+            f.write(spec_to_toml(spec))                                     # gets the same front end
         if build and failure is None:
             try:
                 elf = pio_run(Path(tmp))

@@ -5,6 +5,11 @@ or the default (the `mfcc` front end of the shipped kws_ref_model). Kinds:
 
 - `mfcc`: tf.signal MFCC (edgekit/audio/mfcc.py), float features quantized with the
   model's own input scale; firmware front end available.
+- `tf1-mfcc`: TF's AudioSpectrogram + Mfcc ops, the front end ARM ML-KWS-for-MCU frozen
+  graphs carry (edgekit/audio/tf1_mfcc.py: samples / 32768, no normalisation, TF's own
+  mel filter bank, ln with a 1e-12 floor, DCT); read from a `.pb`'s graph by
+  edgekit/importers/tf1.py; float features quantized with the model's input scale;
+  firmware front end available (-DEK_FE_TF1, float, at 16 kHz).
 - `microfrontend`: TFLM micro_speech's integer front end (edgekit/audio/microfrontend.py:
   filter bank, noise reduction, PCAN, log; int8 output, the model's input as is);
   firmware front end available (edgekit/firmware/frontend, -DEK_FE_MICRO, bit-exact).
@@ -20,8 +25,8 @@ from dataclasses import dataclass
 
 from edgekit.errors import InputError
 
-KINDS = ("mfcc", "microfrontend")
-FIRMWARE_KINDS = ("mfcc", "microfrontend")   # the kinds `edgekit deploy` has a C front end for
+KINDS = ("mfcc", "microfrontend", "tf1-mfcc")
+FIRMWARE_KINDS = ("mfcc", "microfrontend", "tf1-mfcc")   # the kinds `edgekit deploy` has a C front end for
 
 
 class FeatureSpecError(InputError):
@@ -39,8 +44,9 @@ class FeatureSpec:
     channels: int = 40                 # mel bins (mfcc) or filter-bank channels
     lower_hz: float = 20.0
     upper_hz: float = 4000.0
-    coefficients: int = 10             # mfcc: DCT outputs kept; microfrontend: unused
+    coefficients: int = 10             # mfcc, tf1-mfcc: DCT outputs kept; microfrontend: unused
     output_dtype: str = "int8"
+    magnitude_squared: bool = True     # tf1-mfcc only: AudioSpectrogram's magnitude_squared
     # microfrontend only (defaults: TFLM micro_speech)
     window_bits: int = 12              # Hann window in Q12
     noise_smoothing_bits: int = 10
@@ -71,7 +77,7 @@ class FeatureSpec:
 
     @property
     def features_per_frame(self) -> int:
-        return self.coefficients if self.kind == "mfcc" else self.channels
+        return self.channels if self.kind == "microfrontend" else self.coefficients
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -85,11 +91,15 @@ class FeatureSpec:
                         mels=self.channels, fmin=self.lower_hz, fmax=self.upper_hz, coeffs=self.coefficients)
 
     def firmware_gap(self) -> str | None:
-        """Why the firmware cannot compute these features, or None. The microfrontend's C
-        takes its constants from the spec; the MFCC C is built for the sample's MFCC
-        (MfccSpec()) only, so any other mfcc spec would get that one's features."""
+        """Why the firmware cannot compute these features, or None. The microfrontend's and
+        tf1-mfcc's C take their constants from the spec (at the firmware's 16 kHz); the MFCC
+        C is built for the sample's MFCC (MfccSpec()) only, so any other mfcc spec would get
+        that one's features."""
         if self.kind not in FIRMWARE_KINDS:
             return f"the {self.kind} front end has no C implementation yet (only its NumPy twin)"
+        if self.kind == "tf1-mfcc" and self.sample_rate != 16000:
+            return (f"the firmware's audio is 16 kHz; this tf1-mfcc spec is at {self.sample_rate} Hz "
+                    "(its window, stride and filter bank would be wrong)")
         if self.kind == "mfcc":
             from edgekit.audio.mfcc import MfccSpec
 
@@ -176,7 +186,10 @@ class FeatureSpec:
             bad(f"lower_hz {self.lower_hz} must be >= 0 and below upper_hz {self.upper_hz}")
         if self.upper_hz > nyq:
             bad(f"upper_hz {self.upper_hz} is above Nyquist ({nyq:g} Hz at {self.sample_rate} Hz)")
-        if self.kind == "mfcc" and self.coefficients > self.channels:
+        if self.kind == "tf1-mfcc" and self.fft != _next_pow2(self.window):
+            bad(f"fft = {self.fft}: TF's AudioSpectrogram uses the next power of two of the window "
+                f"({_next_pow2(self.window)} for {self.window} samples)")
+        if self.kind in ("mfcc", "tf1-mfcc") and self.coefficients > self.channels:
             bad(f"coefficients {self.coefficients} > channels {self.channels} (a DCT of "
                 f"{self.channels} mel bins has {self.channels} outputs)")
         if self.output_dtype not in ("int8", "float32"):
@@ -195,8 +208,8 @@ class FeatureSpec:
 
     def describe(self) -> dict:
         d = dataclasses.asdict(self)
-        if self.kind == "mfcc":
-            d = {k: v for k, v in d.items() if k in _COMMON}
+        if self.kind in ("mfcc", "tf1-mfcc"):
+            d = {k: v for k, v in d.items() if k in _COMMON or (self.kind == "tf1-mfcc" and k == "magnitude_squared")}
         d["frames"], d["window_samples"], d["hop_samples"] = self.frames, self.window, self.hop
         d["firmware_front_end"] = "available" if self.firmware_ready else "not built yet"
         return d
@@ -216,6 +229,22 @@ def micro_speech() -> FeatureSpec:
     return FeatureSpec(kind="microfrontend", lower_hz=125.0, upper_hz=7500.0)
 
 
+def _next_pow2(n: int) -> int:
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
+def tf1_mfcc_spec(**kw) -> FeatureSpec:
+    """A tf1-mfcc spec; defaults: ML-KWS-for-MCU's DS-CNN (40 ms window, 20 ms stride, the
+    Mfcc op's 40 channels 20-4000 Hz, 10 coefficients); fft follows the window (TF's)."""
+    base = dict(kind="tf1-mfcc", window_ms=40.0, hop_ms=20.0, channels=40, lower_hz=20.0, upper_hz=4000.0,
+                coefficients=10)
+    base.update(kw)
+    if "fft" not in kw:
+        s = FeatureSpec(**base)
+        base["fft"] = _next_pow2(s.window) if s.window > 0 else s.fft
+    return FeatureSpec(**base)
+
+
 def spec_from_toml(path: str) -> FeatureSpec:
     try:
         with open(path, "rb") as f:
@@ -229,19 +258,33 @@ def spec_from_toml(path: str) -> FeatureSpec:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise FeatureSpecError(f"{path}: unknown field(s) {', '.join(unknown)}")
-    base = micro_speech() if data.get("kind") == "microfrontend" else FeatureSpec()
+    base = {"microfrontend": micro_speech(), "tf1-mfcc": tf1_mfcc_spec()}.get(data.get("kind"), FeatureSpec())
     kw = {}
     for k, v in data.items():
         want = type(getattr(base, k))
         if want is float and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
-        if not isinstance(v, want) or isinstance(v, bool):
+        if not isinstance(v, want) or (isinstance(v, bool) and want is not bool):
             raise FeatureSpecError(f"{path}: {k} = {v!r} must be {want.__name__}")
         kw[k] = v
+    if base.kind == "tf1-mfcc" and "fft" not in kw:        # TF's: follows the window
+        kw["fft"] = tf1_mfcc_spec(**{k: v for k, v in kw.items() if k != "kind"}).fft
     try:
         return dataclasses.replace(base, **kw).validate()
     except FeatureSpecError as e:
         raise FeatureSpecError(f"{path}: {e}") from None
+
+
+def spec_to_toml(spec: FeatureSpec) -> str:
+    """The spec as a features file spec_from_toml reads back to the same spec (every field,
+    so a default changing later cannot change what the file means)."""
+    def val(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return f'"{v}"' if isinstance(v, str) else repr(v)
+    lines = ["# the front end this model was trained on (edgekit features; written by edgekit deploy)"]
+    lines += [f"{k} = {val(v)}" for k, v in dataclasses.asdict(spec).items()]
+    return "\n".join(lines) + "\n"
 
 
 def features_path_for(model: str) -> str:
@@ -250,11 +293,24 @@ def features_path_for(model: str) -> str:
 
 
 def resolve_spec(model: str | None, features: str | None = None) -> tuple[FeatureSpec, str]:
-    """(spec, where it came from) as deploy uses it."""
+    """(spec, where it came from) as deploy uses it. A model that carries its front end (a
+    TF1 graph's AudioSpectrogram + Mfcc) is its own source; a features file that says
+    otherwise is refused (the model must get the features it was trained on)."""
+    own = None
+    if model and model.lower().endswith(".pb") and os.path.isfile(model):
+        from edgekit.importers.tf1 import spec_from_pb
+        own, note = spec_from_pb(model)
     if features:
-        return spec_from_toml(features), f"--features {features}"
-    if model:
-        beside = features_path_for(model)
-        if os.path.isfile(beside):
-            return spec_from_toml(beside), beside
-    return mfcc_default().validate(), "default (mfcc of the shipped kws_ref_model)"
+        spec, source = spec_from_toml(features), f"--features {features}"
+    elif model and os.path.isfile(features_path_for(model)):
+        spec, source = spec_from_toml(features_path_for(model)), features_path_for(model)
+    elif own is not None:
+        return own, f"graph ({note})"
+    else:
+        return mfcc_default().validate(), "default (mfcc of the shipped kws_ref_model)"
+    if own is not None and spec != own:
+        a, b = dataclasses.asdict(spec), dataclasses.asdict(own)
+        diff = ", ".join(f"{k} {a[k]} (graph: {b[k]})" for k in b if a[k] != b[k])
+        raise FeatureSpecError(f"{source} differs from the front end in {model}'s graph in {diff}: "
+                               "the model was trained on the graph's features (drop the features file)")
+    return spec, source

@@ -49,7 +49,7 @@ def check_frontend_input(graph: Graph, spec=None) -> None:
     gap = spec.firmware_gap()
     if gap:
         raise InputError(f"{gap}: deploy builds firmware for {', '.join(FIRMWARE_KINDS)} front ends "
-                         "(the mfcc one with the sample's parameters) only")
+                         "(the mfcc one with the sample's parameters, the others from their spec) only")
     if spec.kind == "microfrontend" and graph.tensor(graph.inputs[0]).dtype != "int8":
         raise InputError(f"the microfrontend's features are int8 codes the model takes as they are: "
                          f"the model's input must be int8 (it is {graph.tensor(graph.inputs[0]).dtype}; "

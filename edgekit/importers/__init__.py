@@ -1,4 +1,5 @@
-"""Model importers: Keras, PyTorch (torch.export) and TFLite -> float or int8 Graph.
+"""Model importers: Keras, PyTorch (torch.export), TF1 frozen graphs (.pb) and TFLite ->
+float or int8 Graph.
 
 ``load_model(path)`` picks the importer by extension and content; importers for
 in-memory models are ``graph_from_keras`` and ``graph_from_torch``.
@@ -13,7 +14,7 @@ import zipfile
 from edgekit.errors import GraphError, InputError, ModelLoadError
 from edgekit.ir import Graph
 
-FORMATS = {".tflite": "tflite", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".pt2": "torch"}
+FORMATS = {".tflite": "tflite", ".keras": "keras", ".h5": "keras", ".hdf5": "keras", ".pt2": "torch", ".pb": "tf1"}
 
 
 def _read(path: str) -> bytes:
@@ -42,6 +43,8 @@ def sniff_format(path: str, head: bytes) -> str:
     if len(head) < 8:
         raise ModelLoadError(f"{path}: truncated {ext} file ({len(head)} bytes)")
     magic = {"tflite": head[4:8] == b"TFL3",
+             "tf1": True,            # a GraphDef has no magic: validated by parsing it
+
              "torch": head[:2] == b"PK",
              "keras": head[:2] == b"PK" if ext == ".keras" else head[:8] == b"\x89HDF\r\n\x1a\n"}
     if not magic[fmt]:
@@ -67,6 +70,9 @@ def _import(fmt: str, data: bytes, path: str, name: str) -> Graph:
     if fmt == "tflite":
         from edgekit.tflite import graph_from_tflite_bytes
         return graph_from_tflite_bytes(data, path, name)
+    if fmt == "tf1":
+        from edgekit.importers.tf1 import graph_from_pb_bytes
+        return graph_from_pb_bytes(data, path, name)
     if fmt == "keras":
         from edgekit.importers.h5probe import probe
         from edgekit.importers.keras import graph_from_keras, load_keras_file

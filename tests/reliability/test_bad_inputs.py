@@ -78,7 +78,29 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     files["path_empty"].mkdir()
     np.save(d / "ok.npy", np.zeros((2, 49, 10, 1), np.int8))
     files["ok.npy"] = d / "ok.npy"
+    _tf1_graphs(d, files)
     return files
+
+
+def _tf1_graphs(d: Path, files: dict) -> None:
+    """TF1 frozen graphs (random weights) a deploy must refuse, and features files."""
+    from edgekit.audio.features import tf1_mfcc_spec
+    from tests.importers.tf1_models import build_frozen_graph
+
+    wavs = [str(p) for p in sorted(SAMPLES.glob("wavs/*.wav"))]
+    graphs = {"no_conv.pb": {"conv_after_front_end": False},
+              "dct_over_channels.pb": {"spec": tf1_mfcc_spec(channels=20, coefficients=30)},
+              "rescaled_features.pb": {"rescale_features": 0.5},
+              "ok.pb": {}}
+    for name, kw in graphs.items():
+        build_frozen_graph(str(d / name), wavs, **kw)
+        files[name] = d / name
+    files["not_graphdef.pb"] = d / "not_graphdef.pb"
+    files["not_graphdef.pb"].write_bytes(b"\xff\xff\xff\xff not a protobuf" * 8)
+    for name, text in {"tf1_13_coeffs.toml": 'kind = "tf1-mfcc"\ncoefficients = 13\n',
+                       "tf1_above_nyquist.toml": 'kind = "tf1-mfcc"\nupper_hz = 9000.0\n'}.items():
+        (d / name).write_text(text)
+        files[name] = d / name
 
 
 def deploy(model, *extra):
@@ -117,6 +139,18 @@ CASES = {
                               "channel 1 has running variance 0 (eps 0)", {}),
     "input_not_front_end": (deploy("{not_mfcc_input.keras}"), 2,
                             "model input [1, 8, 4, 1] does not match the mfcc front end", {}),
+    # TF1 frozen graphs and their front end
+    "pb_not_graphdef": (deploy("{not_graphdef.pb}"), 3, "not a TensorFlow GraphDef", {}),
+    "pb_no_conv_after_front_end": (deploy("{no_conv.pb}"), 3,
+                                   "no Conv2D or DepthwiseConv2dNative after the front end ('Mfcc')", {}),
+    "pb_ops_between_mfcc_and_network": (deploy("{rescaled_features.pb}"), 4,
+                                        "unsupported op Mul at node 'rescale': between the Mfcc and the features", {}),
+    "pb_impossible_front_end": (deploy("{dct_over_channels.pb}"), 2,
+                                "the graph's front end: features: coefficients 30 > channels 20", {}),
+    "pb_features_file_contradicts_graph": (deploy("{ok.pb}", "--features", "{tf1_13_coeffs.toml}"), 2,
+                                           "differs from the front end in", {}),
+    "tf1_spec_above_nyquist": (deploy(INT8, "--features", "{tf1_above_nyquist.toml}"), 2,
+                               "upper_hz 9000.0 is above Nyquist (8000 Hz at 16000 Hz)", {}),
     # wavs
     "wav_missing": (deploy(INT8, "--wav", "{missing}/a.wav"), 2, "no such wav file", {}),
     "wav_8khz": (deploy(INT8, "--wav", "{8khz.wav}"), 2, "sample rate 8000 Hz, the front end needs 16000 Hz", {}),

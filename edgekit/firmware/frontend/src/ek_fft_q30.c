@@ -3,7 +3,7 @@
  * products are rounded half up ((p + 2^29) >> 30), no scaling between stages: the
  * caller keeps inputs within +-2^15 so the output stays below 2^24 (no overflow).
  * NumPy twin: edgekit.audio.mfcc._fft256_q30 (identical results). */
-#ifndef EK_FE_MICRO   /* the MFCC front end; -DEK_FE_MICRO builds ek_micro_*.c */
+#if defined(EK_FE_FIXED) && !defined(EK_FE_MICRO)   /* the fixed-point MFCC path only */
 #include "ek_fft.h"
 
 void ek_fft256_q30(int32_t *re, int32_t *im) {

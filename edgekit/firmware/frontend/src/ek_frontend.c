@@ -15,7 +15,14 @@ int32_t ek_log2_q24(uint64_t v) {
     return (int32_t)(n << 24) + a + (int32_t)(((int64_t)(b - a) * frac) >> 22);
 }
 
+#if defined(EK_FE_TF1) && defined(EK_FE_FIXED)
+#error "the tf1-mfcc front end (EK_FE_TF1) is float only"
+#endif
+
 void ek_fe_frame_into(ek_frontend *fe, int slot, int32_t norm) {
+#ifdef EK_FE_TF1
+    norm = 1;   /* TF's Mfcc has no normaliser: every frame at log_norm 0, c0 never shifted */
+#endif
     if (norm < 1) norm = 1;
     ek_mfcc_frame(fe->buf, norm, fe->feat[slot]);
     fe->log_norm[slot] = ek_log2_q24((uint64_t)norm);
@@ -49,6 +56,9 @@ static void quantize_frame(const ek_fe_coeff *c, int32_t dlog2, float scale, int
 void ek_fe_window_s8(const ek_frontend *fe, int32_t norm, float scale, int32_t zero_point,
                      int8_t *out) {
     const int missing = EK_FE_FRAMES - fe->count;
+#ifdef EK_FE_TF1
+    norm = 1;
+#endif
     const int32_t log_target = ek_log2_q24((uint64_t)(norm < 1 ? 1 : norm));
     memset(out, clamp_s8(zero_point), (size_t)missing * EK_FE_COEFFS);
     for (int t = 0; t < fe->count; t++) {
