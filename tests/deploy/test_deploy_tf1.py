@@ -56,6 +56,7 @@ def deploy_and_compare(pb: str, names: list[str], wavs: list[str], out) -> dict:
     return {"agree": agree, "result": res}
 
 
+@pytest.mark.slow   # 90 s; `make test` keeps the tf1 front end in QEMU (tests/audio/test_tf1_mfcc_c.py)
 def test_deploy_tf1_graph_subset(trained_pb, tmp_path):
     pb, names = trained_pb
     wavs = dev_set()[0][::10]                                          # 48 wavs

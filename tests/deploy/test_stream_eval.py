@@ -200,8 +200,9 @@ def test_qemu_and_host_build_detect_the_same(tmp_path, dev):
     assert "memory" not in h
     m = q["memory"]
     assert m["ms"] == 60_000 and 512 < m["stack"] < 32_768 and 0 < m["heap"] < 16_384
-    # the per-second figures come from the counted run: the model 5 times a second at least
-    assert q["instructions_per_second_audio"] > 5 * 5_000_000
+    # the per-second figures come from the counted run: the model (over 4 M instructions on
+    # the M4 since issue 19's kernels) 5 times a second at least
+    assert q["instructions_per_second_audio"] > 5 * 4_000_000
     assert q["cycle_estimate"]["kind"].startswith("ESTIMATE")
 
 
