@@ -48,6 +48,7 @@ bench: setup
 	$(VENV)/python bench/kws_audio.py --assets $(ASSETS)
 	$(VENV)/python bench/micro_speech.py --assets $(ASSETS)
 	$(VENV)/python bench/compression.py --assets $(ASSETS)
+	$(VENV)/python bench/sweep.py --assets $(ASSETS)
 
 # Long fuzzing of the model and wav parsers (~21 min; `make test` runs a 1-minute pass).
 fuzz: setup
