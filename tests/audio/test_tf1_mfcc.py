@@ -84,3 +84,14 @@ def test_spec_validation():
                     ({"fft": 2048}, "next power of two")]:
         with pytest.raises(FeatureSpecError, match=msg):
             dataclasses.replace(ML_KWS, **kw).validate()
+
+
+def test_features_file_round_trip(tmp_path):
+    """deploy writes OUT/model.features.toml (spec_to_toml) so that stream-eval of
+    OUT/model.tflite gets the same front end: each kind reads back as the same spec."""
+    from edgekit.audio.features import micro_speech, mfcc_default, resolve_spec, spec_to_toml
+
+    for i, spec in enumerate([ML_KWS, OTHER, micro_speech(), mfcc_default()]):
+        model = tmp_path / f"m{i}.tflite"
+        (tmp_path / f"m{i}.features.toml").write_text(spec_to_toml(spec))
+        assert resolve_spec(str(model)) == (spec, str(tmp_path / f"m{i}.features.toml"))
