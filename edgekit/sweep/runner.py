@@ -44,8 +44,7 @@ def start(address: str | None, num_cpus: int | None) -> None:
 
     import ray
 
-    if address:
-        check_address(address)
+    if address:   # reachable: pipeline.run_sweep checked it (check_address) before writing anything
         try:
             ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
         except Exception as e:   # Ray raises ConnectionError, RuntimeError, AuthenticationError, ...
