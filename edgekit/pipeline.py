@@ -343,7 +343,8 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         raise type(failure)(f"{failure}; the generated project is kept in {out_dir} (`pio run -d {out_dir}` "
                             "builds it where PlatformIO can download what it needs)")
     if build and run and board.emulated and wavs:
-        summary.update(run_wavs(Path(out_dir) / "firmware.elf", board, wavs, count))
+        # a real SoC in QEMU (netduinoplus2): its deployed firmware takes the wavs over the UART
+        summary.update(run_wavs(Path(out_dir) / "firmware.elf", board, wavs, count, uart=board.emulated_soc))
     summary["seconds"] = round(time.perf_counter() - t0, 2)
     return summary
 

@@ -8,7 +8,9 @@ and every real board by default) also gives its memory map, `flash_origin` and
 `ram_origin` (with flash_bytes and ram_bytes): edgekit's linker script is filled in from
 them, and its clock_hz is the clock its board support code programs. A real board names
 that code with `soc` (edgekit/firmware/baremetal/soc/ek_<soc>.c: clock tree, UART,
-microphone) and may keep PlatformIO's Arduino build for users online in an `[arduino]`
+microphone); an emulated board may name one too (`emulated_soc`: a real SoC in QEMU,
+whose deployed firmware is that board support with serial PCM in, not semihosting). A
+real board may keep PlatformIO's Arduino build for users online in an `[arduino]`
 section (`platform`, `board`: a second environment, `pio run -e <name>_arduino`; `pdm = true`
 where the Arduino core has a PDM library, else that build reads serial PCM). `flash_wait_states`
 (optional, default 0: the MPS2 boards' code memory is SRAM) is the flash read latency at the
@@ -84,6 +86,13 @@ class Board:
     @property
     def emulated(self) -> bool:
         return self.emulator is not None
+
+    @property
+    def emulated_soc(self) -> bool:
+        """A real SoC in QEMU (netduinoplus2): `deploy` builds its bare-metal board support
+        (ek_<soc>.c, ek_board.c) and feeds the wavs over the UART (edgekit.deploy.serial_host);
+        `run`, `profile` and the direct builds still use semihosting."""
+        return self.emulated and bool(self.soc)
 
     @property
     def is_host(self) -> bool:

@@ -133,16 +133,24 @@ _MEMORY = re.compile(r"^memory at (\d+) ms: stack (\d+) B, heap (\d+) B$")
 
 
 def run_kws(exe: Path, target: Board, wavs: list[str], timeout: float = 600,
-            plugin: list[str] | None = None, stream: bool = True) -> dict:
+            plugin: list[str] | None = None, stream: bool = True, uart: bool = False) -> dict:
     """Run the KWS firmware over wavs; {'clips': [(label, score)], 'detections': [...],
     'stream_ms', 'inferences', 'memory': [{ms, stack, heap}] (bare-metal builds: the
-    stack's and heap's high-water marks; the last at the end of the stream)}."""
-    wd = exe.parent
-    (wd / "ek_wavs.txt").write_text(("" if stream else "#no-stream\n") +
-                                    "".join(str(Path(w).resolve()) + "\n" for w in wavs))
-    r = run_program(exe, target, ["ek_wavs.txt"], "the KWS firmware", timeout, plugin, check=False)
-    out = {"clips": [], "detections": [], "stream_ms": None, "inferences": None, "memory": [], "log": r.stdout}
-    for line in r.stdout.splitlines():
+    stack's and heap's high-water marks; the last at the end of the stream)}. uart: the
+    firmware is a real SoC's serial-PCM build (a deployed netduinoplus2 project), fed over
+    its UART by edgekit.deploy.serial_host; else the wav build (semihosting or host)."""
+    if uart:
+        from edgekit.deploy.serial_host import run_serial_kws
+
+        stdout, rc, err = run_serial_kws(exe, target, wavs, timeout, plugin, stream), 0, ""
+    else:
+        wd = exe.parent
+        (wd / "ek_wavs.txt").write_text(("" if stream else "#no-stream\n") +
+                                        "".join(str(Path(w).resolve()) + "\n" for w in wavs))
+        r = run_program(exe, target, ["ek_wavs.txt"], "the KWS firmware", timeout, plugin, check=False)
+        stdout, rc, err = r.stdout, r.returncode, r.stderr
+    out = {"clips": [], "detections": [], "stream_ms": None, "inferences": None, "memory": [], "log": stdout}
+    for line in stdout.splitlines():
         if m := _CLIP.match(line):
             out["clips"].append((m.group(2), float(m.group(3))))
         elif m := _DET.match(line):
@@ -153,10 +161,10 @@ def run_kws(exe: Path, target: Board, wavs: list[str], timeout: float = 600,
             out["memory"].append(dict(zip(("ms", "stack", "heap"), map(int, m.groups()))))
         elif line.startswith("error"):
             raise EdgekitError(f"{target.name} firmware: {line}")
-    if r.returncode != 0 or len(out["clips"]) != len(wavs):
-        raise EdgekitError(f"{target.name}: the KWS firmware failed (exit {r.returncode}, "
+    if rc != 0 or len(out["clips"]) != len(wavs):
+        raise EdgekitError(f"{target.name}: the KWS firmware failed (exit {rc}, "
                            f"{len(out['clips'])} of {len(wavs)} clips classified) "
-                           f"{(r.stderr.strip().splitlines() or [''])[-1][:200]}")
+                           f"{(err.strip().splitlines() or [''])[-1][:200]}")
     return out
 
 
@@ -185,9 +193,9 @@ def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
 
 
 def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool, log: bool = False,
-             timeout: float = 600) -> dict:
+             timeout: float = 600, uart: bool = False) -> dict:
     """The deployed firmware in QEMU on the wavs (in a scratch dir: semihosting files land
-    there): per-clip labels, stream detections, the stack's and heap's high-water marks
+    there; uart: over the UART, as run_kws): per-clip labels, stream detections, the stack's and heap's high-water marks
     and, with `count`, instructions per second of audio and the load at the board's clock
     (1 instruction per cycle), and beside them the cycle ESTIMATE per second of audio
     (edgekit.toolchain.profile.estimate). log: keep the firmware's output (a traced
@@ -201,7 +209,7 @@ def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool, log: bool = 
         exe = Path(d) / "firmware.elf"
         shutil.copy(elf, exe)
         plugin, counts = counting_plugin(exe, board) if count else (None, None)
-        r = run_kws(exe, board, wavs, timeout=timeout, plugin=plugin)
+        r = run_kws(exe, board, wavs, timeout=timeout, plugin=plugin, uart=uart)
         marks = read_marks(counts) if count else []
         counters = read_counter_marks(counts) if count else []
     out = {"clips": [{"wav": w, "label": lb, "score": s} for w, (lb, s) in zip(wavs, r["clips"])],

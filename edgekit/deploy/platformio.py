@@ -16,8 +16,10 @@ Layout of a project:
   platformio.ini
   include/   generated headers (model, ek_app_model.h, front-end tables, KWS config)
   src/       generated model C, front-end tables, the KWS detector; then
-             emulated boards: the wav-reading main and the startup;
-             real boards: baremetal/ (main, startup, ek_board, the SoC's code, RP2040 boot2)
+             emulated boards: the wav-reading main and the startup (semihosting);
+             real boards: baremetal/ (main, startup, ek_board, the SoC's code, RP2040 boot2);
+             a real SoC in QEMU (netduinoplus2): baremetal/ with the serial-PCM main
+             (kws/ek_kws_serial_main.c, fed by edgekit.deploy.serial_host)
              and arduino/main.cpp (the `_arduino` environment's), each environment
              building its own folder only
   lib/edgekit_runtime, lib/edgekit_frontend   edgekit's C runtime, as libraries
@@ -113,7 +115,8 @@ def board_json(board: Board) -> str:
     board file; written into the project's boards/ folder, where PlatformIO looks first."""
     fpu = next((f for f in board.cflags if f.startswith("-mfpu=")), None)
     build = {"cpu": board.core, "mcu": board.soc or board.pio_board, "f_cpu": f"{board.clock_hz}L",
-             "float_flags": f"-mfloat-abi=hard {fpu}" if fpu else "", "qemu_machine": board.emulator or ""}
+             "float_flags": f"-mfloat-abi=hard {fpu}" if fpu else "", "qemu_machine": board.emulator or "",
+             "soc": board.soc}
     # PlatformIO requires an upload protocol and a url: for QEMU, the emulated machines'
     # documentation; for a real board, edgekit's bare-metal ELF goes through the board's
     # debug probe (e.g. OpenOCD, pyOCD, picotool), which edgekit does not drive
@@ -126,8 +129,8 @@ def board_json(board: Board) -> str:
 
 
 def _audio_flags(board: Board) -> list[str]:
-    if board.emulated:
-        return []
+    if board.emulated:   # wavs over semihosting, or (a real SoC in QEMU) over the UART
+        return ["-DEK_AUDIO_SERIAL"] if board.emulated_soc else []
     return ["-DEK_AUDIO_PDM" if board.audio.startswith("pdm") else "-DEK_AUDIO_SERIAL"]
 
 
@@ -148,7 +151,7 @@ def _envs(board: Board, flags: list[str], toolchain: Path | None) -> dict[str, d
         return {board.name: {**env, **({"framework": board.pio_framework} if board.pio_framework else {})}}
     own = {"platform": f"symlink://{LOCAL_PLATFORM}", "platform_packages": f"\ntoolchain-gccarmnoneeabi@symlink://{toolchain}",
            "board": board.pio_board, "board_build.ldscript": "link.ld", "lib_archive": "no"}
-    if board.emulated:
+    if board.emulated and not board.emulated_soc:
         return {board.name: {**own, "build_flags": lines(flags), "monitor_speed": "115200"}}
     extra = ["-DEK_BOARD", *(["-DEK_PDM"] if _pdm(board) else [])]
     envs = {board.name: {**own, "build_flags": lines(flags + extra), "build_src_filter": "+<*> -<arduino/>"}}
@@ -169,7 +172,8 @@ def ini_text(board: Board, frontend_flags: tuple[str, ...], toolchain: Path | No
     for name, env in envs.items():
         cfg[f"env:{name}"] = env
     cfg["platformio"] = {"default_envs": board.name}
-    how = ("Run in QEMU: pio run -t exec" if board.emulated else
+    how = ("Run in QEMU: pio run -t exec (wavs: edgekit.deploy.serial_host)" if board.emulated_soc else
+           "Run in QEMU: pio run -t exec" if board.emulated else
            "Flash firmware.elf with the board's debug probe" if board.baremetal else "Flash: pio run -t upload")
     online = (f"\n; Arduino framework (downloads from the PlatformIO registry): pio run -e {board.name}_arduino"
               if len(envs) > 1 else "")
@@ -191,10 +195,11 @@ def _library(dst: Path, name: str, src: Path, description: str) -> None:
 
 def _baremetal_sources(src: Path, inc: Path, board: Board) -> None:
     """src/baremetal/ of a real board: the board's KWS main, startup, ek_board and its SoC's
-    code; the RP2040's boot block; the decimator's tables where PDM bits are decimated here."""
+    code; the RP2040's boot block; the decimator's tables where PDM bits are decimated here.
+    A real SoC in QEMU gets the serial-PCM main (per-clip labels, then the stream)."""
     d = src / "baremetal"
     d.mkdir()
-    shutil.copy(KWS / "ek_kws_board_main.c", d / "main.c")
+    shutil.copy(KWS / ("ek_kws_serial_main.c" if board.emulated_soc else "ek_kws_board_main.c"), d / "main.c")
     for f in ("startup.c", "ek_board.c", "ek_board.h"):
         shutil.copy(BAREMETAL / f, d / f)
     shutil.copy(SOC_DIR / f"ek_{board.soc}.c", d / f"ek_{board.soc}.c")
@@ -223,7 +228,7 @@ def write_project(out: Path, board: Board, gen: Generated, labels: list[str], cf
         (src if name.endswith(".c") else inc).joinpath(name).write_text(text)
     for f in ("ek_kws.c", "ek_kws.h"):
         shutil.copy(KWS / f, src / f)
-    if board.emulated:
+    if board.emulated and not board.emulated_soc:
         for f in ("ek_audio_wav.c", "ek_audio_wav.h"):
             shutil.copy(KWS / f, src / f)
         shutil.copy(KWS / "ek_kws_main.c", src / "main.c")

@@ -1,5 +1,7 @@
 /* Board support for the STM32F4 Discovery (STM32F407VG): clock tree, USART2 log, and the
- * MP45DT02 PDM microphone on I2S2 into edgekit's software decimator (ek_board.h).
+ * MP45DT02 PDM microphone on I2S2 into edgekit's software decimator (ek_board.h); with
+ * EK_AUDIO_SERIAL instead, 16-bit PCM from the host on USART2's RX (the netduinoplus2
+ * board: QEMU's STM32F405, which models the USARTs but not I2S).
  *
  * Register addresses and fields from ST RM0090 (STM32F405/407 reference manual): memory
  * map 2.3; RCC 7.3 (CR, PLLCFGR, CFGR, AHB1ENR, APB1ENR, PLLI2SCFGR); PWR 5.4.1 (CR.VOS);
@@ -8,8 +10,10 @@
  * crystal on HSE; MP45DT02 clock on PB10 (I2S2_CK, AF5), data on PC3 (I2S2_SD, AF5);
  * USART2 on PA2 (TX) / PA3 (RX), AF7, which the ST-LINK/V2-A of board revision MB997D
  * and later bridges to its virtual COM port (older revisions: a USB-serial adapter).
- * Verified here: it compiles and links; the clock tree, UART and microphone only on
- * hardware. */
+ * Verified here: it compiles and links; in QEMU netduinoplus2 (STM32F405: same core, flash,
+ * SRAM and USART2), start-up, SysTick, the USART2 log and serial PCM in (the KWS firmware
+ * end to end). QEMU 7.2 models no RCC and no flash interface (both read 0, writes are
+ * ignored), so the clock tree and the microphone only on hardware. */
 #include "ek_board.h"
 
 #ifdef EK_PDM
@@ -34,6 +38,7 @@
 #define DMA1 0x40026000u
 #define DMA1_S3CR (DMA1 + 0x10u + 0x18u * 3u)   /* stream 3: CR, NDTR, PAR, M0AR follow */
 #define DMA1_STREAM3_IRQ 14u
+#define USART2_IRQ 38u   /* RM0090, vector table (Interrupts and events): position 38 */
 
 /* sysclk = HSE / M * N / P with P = 2: N follows from F_CPU (RM0090 6.3.2: 50 <= N <= 432,
  * VCO 100-432 MHz; sysclk at most 168 MHz) */
@@ -43,11 +48,17 @@ _Static_assert(F_CPU % (PLL_IN_HZ / 2u) == 0 && PLL_N >= 50u && PLL_N <= 336u, "
 #define FLASH_WS ((F_CPU - 1u) / 30000000u)
 #define PCLK1_HZ (F_CPU / 4u)   /* APB1 at most 42 MHz */
 
+/* The core runs from HSI after reset, so RCC_CR.HSIRDY reads 1 on every STM32F4; a 0 means
+ * no RCC is there (QEMU's netduinoplus2 leaves it unimplemented: reads 0, writes ignored,
+ * and its core clock is 168 MHz regardless), where waiting for a ready bit would never end. */
+static int rcc_present;
+
 static void wait_set(uint32_t reg, uint32_t mask) {
-    while (!(EK_REG(reg) & mask)) {}
+    while (rcc_present && !(EK_REG(reg) & mask)) {}
 }
 
 void ek_soc_clock_init(void) {
+    rcc_present = (EK_REG(RCC_CR) & 1u << 1) != 0;   /* HSIRDY */
     EK_REG(RCC_CR) |= 1u << 16;                      /* HSEON */
     wait_set(RCC_CR, 1u << 17);                      /* HSERDY */
     EK_REG(RCC_APB1ENR) |= 1u << 28;                 /* PWREN */
@@ -61,7 +72,7 @@ void ek_soc_clock_init(void) {
     EK_REG(RCC_CR) |= 1u << 24;                      /* PLLON */
     wait_set(RCC_CR, 1u << 25);                      /* PLLRDY */
     EK_REG(RCC_CFGR) |= 2u;                          /* SW = PLL */
-    while ((EK_REG(RCC_CFGR) & 0xCu) != 0x8u) {}     /* SWS = PLL */
+    while (rcc_present && (EK_REG(RCC_CFGR) & 0xCu) != 0x8u) {}   /* SWS = PLL */
 }
 
 /* GPIO pin to alternate function af (MODER = 10, AFRL/AFRH), high speed */
@@ -154,6 +165,23 @@ static void dma1_stream3_irq(void) {
 
 __attribute__((section(".isr_vector.irq"), used))
 static void (*const irq_vectors[DMA1_STREAM3_IRQ + 1])(void) = {[DMA1_STREAM3_IRQ] = dma1_stream3_irq};
+#elif defined(EK_AUDIO_SERIAL)
+const char ek_audio_source[] = "16-bit 16 kHz PCM on USART2 RX (921600 baud)";
+
+/* Reading SR then DR clears RXNE and an overrun (SR.ORE): a lost byte, not a stuck UART */
+static void usart2_irq(void) {
+    while (EK_REG(USART2 + 0x00u) & (1u << 5 | 1u << 3))   /* SR.RXNE, SR.ORE */
+        ek_audio_push_byte((uint8_t)EK_REG(USART2 + 0x04u));
+}
+
+int ek_soc_audio_start(void) {
+    EK_REG(USART2 + 0x0Cu) |= 1u << 5;               /* CR1.RXNEIE */
+    EK_NVIC_ENABLE(USART2_IRQ);
+    return 0;
+}
+
+__attribute__((section(".isr_vector.irq"), used))
+static void (*const irq_vectors[USART2_IRQ + 1])(void) = {[USART2_IRQ] = usart2_irq};
 #else
-#error "the STM32F4 Discovery's firmware takes its microphone (EK_AUDIO_PDM)"
+#error "the STM32F4 firmware takes the microphone (EK_AUDIO_PDM) or serial PCM (EK_AUDIO_SERIAL)"
 #endif
