@@ -195,7 +195,8 @@ def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
 def run_wavs(elf: Path, board: Board, wavs: list[str], count: bool, log: bool = False,
              timeout: float = 600, uart: bool = False) -> dict:
     """The deployed firmware in QEMU on the wavs (in a scratch dir: semihosting files land
-    there; uart: over the UART, as run_kws): per-clip labels, stream detections, the stack's and heap's high-water marks
+    there; uart: a real SoC's firmware, fed over its UART, as in run_kws): per-clip labels,
+    stream detections, the stack's and heap's high-water marks
     and, with `count`, instructions per second of audio and the load at the board's clock
     (1 instruction per cycle), and beside them the cycle ESTIMATE per second of audio
     (edgekit.toolchain.profile.estimate). log: keep the firmware's output (a traced

@@ -170,6 +170,27 @@ def test_a_real_st_soc_runs_and_deploys_offline(kws_eval, tmp_path):
     assert "initialise_monitor_handles" not in syms   # nothing over semihosting
 
 
+def test_st_soc_project_is_the_stm32f4_board_support_with_serial_pcm(tmp_path):
+    """netduinoplus2's deploy project: the STM32F4 Discovery's board support (ek_stm32f4.c,
+    ek_board.c, startup) with -DEK_BOARD -DEK_AUDIO_SERIAL and the serial main; no wav reader."""
+    from edgekit.deploy.firmware import KWS, KwsConfig
+    from edgekit.deploy.platformio import board_json, write_project
+
+    board = get_board("netduinoplus2")
+    assert board.emulated_soc and not get_board("mps2-an386").emulated_soc and board.soc == "stm32f4"
+    labels = (SAMPLES / "kws_ref_model_int8.labels.txt").read_text().split()
+    write_project(tmp_path / "p", board, generate(load_model(str(INT8)), "kws"), labels, KwsConfig(), "float")
+    src = tmp_path / "p" / "src"
+    assert (src / "baremetal" / "main.c").read_text() == (KWS / "ek_kws_serial_main.c").read_text()
+    assert {f.name for f in (src / "baremetal").iterdir()} == {"main.c", "startup.c", "ek_board.c", "ek_board.h",
+                                                              "ek_stm32f4.c", "ek_rp2_shared.h"}
+    assert not (src / "ek_audio_wav.c").exists() and not (src / "arduino").exists()
+    ini = (tmp_path / "p" / "platformio.ini").read_text()
+    assert "-DEK_AUDIO_SERIAL" in ini and "-DEK_BOARD" in ini and "env:netduinoplus2_arduino" not in ini
+    build = json.loads(board_json(board))["build"]
+    assert (build["qemu_machine"], build["soc"], build["f_cpu"]) == ("netduinoplus2", "stm32f4", "168000000L")
+
+
 @pytest.fixture(scope="module")
 def st_vs_mps2(tmp_path_factory):
     """The deployed STM32F4 firmware for netduinoplus2 (PlatformIO project, `pio run`

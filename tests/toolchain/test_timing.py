@@ -187,6 +187,7 @@ def test_board_files_flash_wait_states():
     ws = {b.name: b.flash_wait_states for b in list_boards()}
     assert ws["mps2-an386"] == ws["mps2-an385"] == ws["mps2-an500"] == ws["mps2-an505"] == 0
     assert ws["nucleo_l4r5zi"] == 5 and ws["disco_f746ng"] == 7
+    assert ws["netduinoplus2"] == ws["disco_f407vg"] == 5   # both at 168 MHz
 
 
 def test_bad_flash_wait_states_is_refused(tmp_path):

@@ -11,7 +11,7 @@
  * USART2 on PA2 (TX) / PA3 (RX), AF7, which the ST-LINK/V2-A of board revision MB997D
  * and later bridges to its virtual COM port (older revisions: a USB-serial adapter).
  * Verified here: it compiles and links; in QEMU netduinoplus2 (STM32F405: same core, flash,
- * SRAM and USART2), start-up, SysTick, the USART2 log and serial PCM in (the KWS firmware
+ * SRAM and USART2): start-up, the USART2 log and serial PCM in (the KWS firmware
  * end to end). QEMU 7.2 models no RCC and no flash interface (both read 0, writes are
  * ignored), so the clock tree and the microphone only on hardware. */
 #include "ek_board.h"
