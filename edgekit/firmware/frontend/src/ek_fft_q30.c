@@ -14,10 +14,11 @@
 #define ONE_Q30 (1 << 30)
 
 static inline void bfly(int32_t *re, int32_t *im, int a, int b, int32_t tr, int32_t ti) {
-    re[b] = re[a] - tr;
-    im[b] = im[a] - ti;
-    re[a] += tr;
-    im[a] += ti;
+    const int32_t ra = re[a], ia = im[a];   /* once: the stores below may alias for the compiler */
+    re[b] = ra - tr;
+    im[b] = ia - ti;
+    re[a] = ra + tr;
+    im[a] = ia + ti;
 }
 
 /* (x c + 2^29) >> 30 for the c (1 -+ i) twiddles */

@@ -33,12 +33,15 @@ static uint32_t isqrt64(uint64_t v) {
     return isqrt32((uint32_t)(v >> (2 * e))) << e;
 }
 
+/* the left shift that makes the frame's largest |sample| fill 15 bits */
 static int norm_shift(const int16_t *x) {
-    int32_t a = 0;
+    int32_t hi = 0, lo = 0;
     for (int n = 0; n < EK_FE_FRAME; n++) {
-        const int32_t v = x[n] < 0 ? -(int32_t)x[n] : x[n];
-        if (v > a) a = v;
+        const int32_t v = x[n];
+        if (v > hi) hi = v;
+        if (v < lo) lo = v;
     }
+    const int32_t a = hi > -lo ? hi : -lo;
     int s = 0;
     while (a > 0 && (a << (s + 1)) <= 32767) s++;
     return s;
