@@ -1,12 +1,14 @@
 /* ek_fft_q30: in-place 256-point complex FFT, int32 data, Q30 twiddles (fixed path).
- * Radix-2 decimation in time: bit-reversal permutation, then 8 butterfly stages;
+ * Radix-2 decimation in time: the input arrives bit-reversed (the caller writes it in that
+ * order, ek_fft_bitrev_next: no permutation pass), then 8 butterfly stages;
  * products are rounded half up ((p + 2^29) >> 30), no scaling between stages: the
  * caller keeps inputs within +-2^15 so the output stays below 2^24 (no overflow).
  * Twiddles whose rounded products are exact without multiplying are special-cased (same
  * results, fewer products: 382 of the 1024 butterflies need none, 126 two instead of
  * four): w = 1: (x 2^30 + 2^29) >> 30 = x; w = -i: t = (im, -re); w = c (1 -+ i):
  * (re w - im v) = c (re +- im) exactly.
- * NumPy twin: edgekit.audio.mfcc._fft256_q30 (identical results). */
+ * NumPy twin: edgekit.audio.mfcc._fft256_q30 (identical results; it permutes its
+ * natural-order input itself). */
 #if defined(EK_FE_FIXED) && !defined(EK_FE_MICRO)   /* the fixed-point MFCC path only */
 #include "ek_fft.h"
 #include "ek_mul64.h"
@@ -45,13 +47,6 @@ static void butterflies(int32_t *re, int32_t *im, int k, int half, int size, int
 
 void ek_fft256_q30(int32_t *re, int32_t *im) {
     const int n = 2 * EK_FE_TWIDDLES;
-    for (int i = 1, j = 0; i < n; i++) {
-        j = ek_fft_bitrev_next(j, n);
-        if (i < j) {
-            int32_t t = re[i]; re[i] = re[j]; re[j] = t;
-            t = im[i]; im[i] = im[j]; im[j] = t;
-        }
-    }
     for (int size = 2; size <= n; size <<= 1) {
         const int half = size >> 1, step = n / size;
         for (int k = 0; k < half; k++)

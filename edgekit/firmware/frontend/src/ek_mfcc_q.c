@@ -47,13 +47,18 @@ static int norm_shift(const int16_t *x) {
     return s;
 }
 
-/* the frame shifted by s, times the Q15 window, as (even, odd) sample pairs, zero-padded */
+/* the frame shifted by s, times the Q15 window, as (even, odd) sample pairs, zero-padded,
+ * stored in bit-reversed order (the FFT's input order) */
 static void window_pairs(const int16_t *x, int s, int32_t *re, int32_t *im) {
-    for (int n = 0; n < EK_FE_FRAME; n += 2) {
-        re[n >> 1] = ((int32_t)x[n] * (1 << s) * ek_fe_window_q15[n] + (1 << 14)) >> 15;
-        im[n >> 1] = ((int32_t)x[n + 1] * (1 << s) * ek_fe_window_q15[n + 1] + (1 << 14)) >> 15;
+    const int n2 = 2 * EK_FE_TWIDDLES;
+    for (int k = 0, j = 0; k < n2; k++, j = ek_fft_bitrev_next(j, n2)) {
+        if (k < EK_FE_FRAME / 2) {
+            re[j] = ((int32_t)x[2 * k] * (1 << s) * ek_fe_window_q15[2 * k] + (1 << 14)) >> 15;
+            im[j] = ((int32_t)x[2 * k + 1] * (1 << s) * ek_fe_window_q15[2 * k + 1] + (1 << 14)) >> 15;
+        } else {
+            re[j] = im[j] = 0;
+        }
     }
-    for (int k = EK_FE_FRAME / 2; k < 2 * EK_FE_TWIDDLES; k++) re[k] = im[k] = 0;
 }
 
 /* |2 X[k]| for k = 0..N from Z = FFT(even + i odd) */
