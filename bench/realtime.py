@@ -61,7 +61,8 @@ def board_plan(board, gens: dict) -> dict:
                                                   board, KwsConfig(), realtime.MAX_LOAD, auto=True)
         load = rep["load_cached"] if rep["relies_on_flash_cache"] else rep["load"]
         row.update(layers=layers, stride_ms=rep["stride_ms"], load=load, margin=rep["margin"],
-                   real_time=rep["real_time"], warning=rep.get("warning"))
+                   real_time=rep["real_time"], relies_on_flash_cache=rep["relies_on_flash_cache"],
+                   warning=rep.get("warning"))
     except InputError as e:
         row.update(layers=None, refused=str(e), real_time=False)
     return row
@@ -74,7 +75,8 @@ def fmt(r: dict) -> str:
     ms = f"{cb['inference_ms']:.0f} / {i8['inference_ms']:.0f}"
     if cb["inference_ms_cached"] != cb["inference_ms"]:
         ms += f" ({cb['inference_ms_cached']:.0f} / {i8['inference_ms_cached']:.0f} cached)"
-    plan = (f"{r['layers']}, {r['stride_ms']} ms, {r['load'] * 100:.0f} %" if r.get("real_time")
+    cached = " (flash cache needed)" if r.get("relies_on_flash_cache") else ""
+    plan = (f"{r['layers']}, {r['stride_ms']} ms, {r['load'] * 100:.0f} %{cached}" if r.get("real_time")
             else f"NOT real time: {r['layers'] or 'refused'}, {r.get('load', cb['load_1s_cached']) * 100:.0f} % at "
                  f"{r.get('stride_ms', 1000)} ms")
     return (f"| `{r['board']}` {r['clock_hz'] / 1e6:g} MHz {r['core']} | {r['frontend']} | "
