@@ -57,7 +57,7 @@ def board_plan(board, gens: dict) -> dict:
     row["frontend_load_cached"] = round(costs["codebooks"].frontend_load(True), 3)
     row["core1_load"] = round(costs["codebooks"].core1_per_s[0] / board.clock_hz, 3)
     try:
-        layers, cfg, rep = realtime.choose_layers(costs["codebooks"], (lambda: costs["int8"]) if int8_fits else None,
+        layers, cfg, rep = realtime.choose_layers(costs["codebooks"], lambda: costs["int8"] if int8_fits else None,
                                                   board, KwsConfig(), realtime.MAX_LOAD, auto=True)
         load = rep["load_cached"] if rep["relies_on_flash_cache"] else rep["load"]
         row.update(layers=layers, stride_ms=rep["stride_ms"], load=load, margin=rep["margin"],

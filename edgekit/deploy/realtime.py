@@ -197,13 +197,13 @@ def _at_1s(costs: Costs) -> str:
 def choose_layers(codebook: Costs | str, int8, board: Board, cfg, max_load: float,
                   auto: bool) -> tuple[str, object, dict]:
     """("codebooks" or "int8", detector config, report): issue 18's rule. The codebook
-    layers when some stride fits (or the stride is given, or nothing was counted); else
-    int8: a thunk returning the int8 layers' Costs (None: no int8 build fits the board),
-    taken when it fits, or when nothing fits and it loads the board less (a real board is
-    then refused by `plan` with both loads)."""
-    if not auto or isinstance(codebook, str) or fits_somewhere(codebook, max_load):
+    layers when some stride fits (or the stride is given, or nothing was counted, or int8
+    is None: no codebook layers); else int8, a thunk returning the int8 layers' Costs (or
+    None: the int8 build does not fit the board), taken when it fits, or when nothing fits
+    and it loads the board less (a real board is then refused by `plan` with both loads)."""
+    if int8 is None or not auto or isinstance(codebook, str) or fits_somewhere(codebook, max_load):
         return ("codebooks", *plan(codebook, board, cfg, max_load, auto))
-    alt = int8() if int8 is not None else None
+    alt = int8()
     if alt is None:
         return ("codebooks", *plan(codebook, board, cfg, max_load, auto,
                                    tried="int8 layers do not fit the board's flash"))
