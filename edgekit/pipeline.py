@@ -239,6 +239,28 @@ def fit_and_compress(graph: Graph, ccfg, sx: np.ndarray, board, widest: bool):
     return qgraph, generate(qgraph, "kws"), figures, report
 
 
+def real_time_plan(gen, qgraph: Graph, board, names: list[str], kws_cfg, frontend: str, spec, max_load: float,
+                   auto: bool):
+    """(generated C, detector config, real-time report): the stride for the board's clock
+    (edgekit.deploy.realtime), with int8 instead of codebook layers when only they keep up."""
+    from edgekit.codegen.emit import generate
+    from edgekit.compress.codebook import deployed_codebooks
+    from edgekit.deploy import checks, fit, realtime
+
+    int8_gen = generate(qgraph, "kws", codebooks=False) if deployed_codebooks(qgraph) else None
+
+    def int8_costs():
+        if int8_gen is None or not fit.fits(checks.estimate(int8_gen), board):
+            return None
+        return realtime.measure(int8_gen, board, names, kws_cfg, frontend, spec)
+
+    layers, cfg, report = realtime.choose_layers(realtime.measure(gen, board, names, kws_cfg, frontend, spec),
+                                                 int8_costs if int8_gen is not None else None, board, kws_cfg,
+                                                 max_load, auto)
+    report["layers"] = layers if int8_gen is not None else "int8"
+    return (int8_gen if layers == "int8" else gen), cfg, report
+
+
 def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, ccfg=None,
                synth_cfg: SynthConfig = SynthConfig(), labels: str | None = None, kws_cfg=None,
                build: bool = True, run: bool = True, verify: bool = True, count: bool = True,
@@ -304,9 +326,11 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
             summary["fit"] = report
     summary["estimate"] = checks.estimate(gen)
     checks.check_fits(board, summary["estimate"], exact=False)
-    kws_cfg, summary["realtime"] = realtime.plan(realtime.measure(gen, board, names, kws_cfg, frontend, spec),
-                                                 board, kws_cfg,
-                                                 realtime.MAX_LOAD if max_load is None else max_load, auto_stride)
+    gen, kws_cfg, summary["realtime"] = real_time_plan(gen, qgraph, board, names, kws_cfg, frontend, spec,
+                                                       realtime.MAX_LOAD if max_load is None else max_load,
+                                                       auto_stride)
+    if summary["realtime"].get("layers") == "int8":
+        summary["estimate"] = checks.estimate(gen)
     summary["detector"] = dict(kws_cfg.__dict__)
     if verify and board.emulated:
         x = sx[:8] if sx is not None else np.random.default_rng(0).standard_normal(

@@ -197,6 +197,8 @@ def _realtime_rows(t: Table, rt: dict) -> None:
               f"{rt['max_load'] * 100:.0f} %, margin {(rt['max_load'] - load) * 100:.0f} pt; front end "
               f"{rt['frontend_load'] * 100:.0f} %; counted on {rt['counted_on']})"
               + ("" if rt["real_time"] else ": NOT real time"))
+    if "layers_why" in rt:   # the codebook layers missed the limit: int8 layers counted too
+        t.add_row("layers", f"{rt['layers']} ({rt['layers_why']})")
     if "warning" in rt:
         t.add_row("warning", rt["warning"])
 

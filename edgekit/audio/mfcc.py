@@ -102,6 +102,8 @@ class MfccSpec:
             "dct_f32": dct.astype(np.float32), "dct_ln2_q30": _q(dct * np.log(2), 30),
             "log2_q24": _q(np.log2(1 + np.arange(257) / 256), 24),
             "eps_q16": _q(self.eps * 2.0 ** (np.arange(16) + 24 + 16), 0).astype(np.int64),
+            # the C isqrt's seed (sqrt at 2^24 i, i = 64..256); its result is exact whatever the seed
+            "sqrt_seed": _q(np.sqrt(np.arange(64, 257) * 2.0 ** 24), 0),
         }
 
 

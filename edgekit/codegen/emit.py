@@ -215,13 +215,16 @@ def _banner(graph: Graph) -> str:
             f" * Do not edit: regenerate with `edgekit codegen`. */\n")
 
 
-def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True) -> Generated:
+def generate(graph: Graph, name: str | None = None, allow_in_place: bool = True,
+             codebooks: bool = True) -> Generated:
     """Layers whose int8 weights take at most 16 values (edgekit compress) and that a
     codebook kernel can run (codebook.deployed_codebooks) are stored as bit-packed indices
-    + their int8 codes and run by the codebook kernels."""
+    + their int8 codes and run by the codebook kernels; codebooks=False: every layer as
+    int8 weights and the int8 kernels (same outputs, more flash; faster on some cores:
+    deploy's real-time plan chooses)."""
     _check(graph)
     prefix = c_ident(name or graph.name).lower()
-    codebooks = codebook.deployed_codebooks(graph)
+    codebooks = codebook.deployed_codebooks(graph) if codebooks else {}
     plan = plan_memory(graph, allow_in_place, codebooks)
     d = _Data(prefix, codebooks)
     body = []

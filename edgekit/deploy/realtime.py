@@ -16,6 +16,11 @@ built the same way: its cycles join the front end's on the core that runs the mo
 
     load(stride) = (front-end cycles per second + model cycles x 1000 / stride) / clock.
 
+When the codebook layers miss max_load at every stride (even with a perfect flash cache),
+the same weights as int8 layers (plain int8 kernels: same outputs, more flash, faster on
+some cores) are counted too and taken if they fit (`choose_layers`); when neither does, a
+real board is refused with both loads.
+
 The averaging window of the detector stays; `min_count` shrinks to what the window can
 hold at the chosen stride (a window of 600 ms holds 2 results at a 400 ms stride).
 """
@@ -179,12 +184,43 @@ def choose_stride(costs: Costs, max_load: float, cached: bool = False) -> int | 
     return None
 
 
-def plan(costs: Costs | str, board: Board, cfg, max_load: float, auto: bool) -> tuple[object, dict]:
+def fits_somewhere(costs: Costs, max_load: float) -> bool:
+    """Some stride keeps the load <= max_load (with a perfect flash cache at worst)."""
+    return choose_stride(costs, max_load, cached=True) is not None
+
+
+def _at_1s(costs: Costs) -> str:
+    return (f"{costs.inference_ms(True):.0f} ms per inference, {costs.load(MAX_STRIDE_MS, True) * 100:.0f} % "
+            f"at a {MAX_STRIDE_MS} ms stride")
+
+
+def choose_layers(codebook: Costs | str, int8, board: Board, cfg, max_load: float,
+                  auto: bool) -> tuple[str, object, dict]:
+    """("codebooks" or "int8", detector config, report): issue 18's rule. The codebook
+    layers when some stride fits (or the stride is given, or nothing was counted, or int8
+    is None: no codebook layers); else int8, a thunk returning the int8 layers' Costs (or
+    None: the int8 build does not fit the board), taken when it fits, or when nothing fits
+    and it loads the board less (a real board is then refused by `plan` with both loads)."""
+    if int8 is None or not auto or isinstance(codebook, str) or fits_somewhere(codebook, max_load):
+        return ("codebooks", *plan(codebook, board, cfg, max_load, auto))
+    alt = int8()
+    if alt is None:
+        return ("codebooks", *plan(codebook, board, cfg, max_load, auto,
+                                   tried="int8 layers do not fit the board's flash"))
+    use = fits_somewhere(alt, max_load) or alt.load(MAX_STRIDE_MS, True) < codebook.load(MAX_STRIDE_MS, True)
+    why = f"codebook layers {_at_1s(codebook)}; int8 layers {_at_1s(alt)}"
+    cfg, report = plan(alt if use else codebook, board, cfg, max_load, auto, tried=why)
+    return "int8" if use else "codebooks", cfg, {**report, "layers_why": why}
+
+
+def plan(costs: Costs | str, board: Board, cfg, max_load: float, auto: bool,
+         tried: str = "") -> tuple[object, dict]:
     """(detector config, report). auto: choose the stride; else keep cfg's and check it.
     The stride is chosen on the no-cache bound; if only the cached bound fits, on that one,
     with a warning that real time then rests on the board's flash cache. A real board that
     cannot keep up even with a perfect cache is refused with the numbers; an emulated one
-    (QEMU does not run in real time) gets a warning instead."""
+    (QEMU does not run in real time) gets a warning instead. tried: what else was counted
+    (choose_layers), added to the refusal."""
     if isinstance(costs, str):
         return cfg, {"checked": False, "why": f"load not estimated: {costs}"}
     cached = False
@@ -198,8 +234,10 @@ def plan(costs: Costs | str, board: Board, cfg, max_load: float, auto: bool) -> 
               "clock_hz": board.clock_hz, "max_load": max_load, "stride_ms": shown, "auto": auto,
               "load": round(costs.load(shown), 3), "load_cached": round(costs.load(shown, True), 3),
               "inference_ms": round(costs.inference_ms(), 1), "inference_ms_cached": round(costs.inference_ms(True), 1),
-              "frontend_load": round(costs.frontend_load(), 3), "real_time": fits,
+              "frontend_load": round(costs.frontend_load(), 3),
+              "frontend_load_cached": round(costs.frontend_load(True), 3), "real_time": fits,
               "relies_on_flash_cache": fits and cached,
+              "margin": round(max_load - costs.load(shown, cached), 3),
               **({"core1_load": round(costs.core1_per_s[0] / board.clock_hz, 3),
                   "core1_load_cached": round(costs.core1_per_s[1] / board.clock_hz, 3)}
                  if costs.core1_per_s[0] else {})}
@@ -215,7 +253,9 @@ def plan(costs: Costs | str, board: Board, cfg, max_load: float, auto: bool) -> 
            f"clock (even with a perfect flash cache), so at a {shown} ms stride the load is "
            f"{costs.load(shown, True) * 100:.0f} % (limit {max_load * 100:.0f} %, --max-load)"
            + (f"; {best} ms would load it {costs.load(best, True) * 100:.0f} %" if best and best != shown else ""))
+    if tried:
+        msg += f" ({tried})"
     if not board.emulated:
-        raise InputError(msg + ": use a smaller or int8 model, a faster board, or raise --max-load")
+        raise InputError(msg + ": use a smaller model, a faster board, or raise --max-load")
     report["warning"] = msg + " (QEMU runs it regardless; the stride is kept)"
     return cfg, report

@@ -12,6 +12,7 @@ from edgekit.audio import MfccSpec, mfcc_fixed, mfcc_float, quantize_features, r
 from edgekit.audio.mfcc import clip_of, quantize_fixed
 from edgekit.boards import get_board
 from edgekit.deploy.firmware import build_features, run_features
+from edgekit.deploy.realtime import probe_board
 from edgekit.toolchain.profile import has_tools
 from tests.conftest import ASSETS, KWS_SCALE, KWS_ZP, SAMPLES
 
@@ -73,18 +74,33 @@ def _clips16(clips) -> np.ndarray:
     return np.stack([clip_of(x, MfccSpec()).astype(np.int16) for x in clips])
 
 
-def run_c(tmp_path, clips, board, frontend):
-    """The C front end (clip mode) on the host, or on 8 clips in QEMU: (clips, int8, raw)."""
+def run_c(tmp_path, clips, board, frontend, emulated_clips=8):
+    """The C front end (clip mode) on the host, or on the first clips in QEMU: (clips, int8, raw)."""
     if board != "host" and not has_tools():
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
-    xs = _clips16(clips[:8] if board != "host" else clips)
-    exe = build_features(get_board(board), frontend, tmp_path, KWS_SCALE, KWS_ZP)
-    return (xs, *run_features(exe, get_board(board), xs, frontend))
+    xs = _clips16(clips[:emulated_clips] if board != "host" else clips)
+    target = get_board(board)
+    target = target if target.is_host else probe_board(target)   # rpipico: ARMv6-M code on an M3
+    exe = build_features(target, frontend, tmp_path, KWS_SCALE, KWS_ZP)
+    return (xs, *run_features(exe, target, xs, frontend))
 
 
-@pytest.mark.parametrize("board", ["host", "mps2-an385"])
+def extreme_clips() -> list[np.ndarray]:
+    """Clips at the bounds of the fixed path's arithmetic: full-scale square waves and tones
+    (the FFT's and the magnitude's largest values), -32768 runs, an impulse, digital silence."""
+    n = np.arange(16000)
+    sq = np.where((n // 16) % 2, 32767, -32768)
+    tone = np.round(32767 * np.sin(2 * np.pi * 1000 * n / 16000))
+    chirp = np.round(32767 * np.sin(2 * np.pi * (50 + 0.24 * n) * n / 16000))
+    imp = np.zeros(16000)
+    imp[::480] = -32768
+    quiet = np.random.default_rng(1).integers(-2, 3, 16000)
+    return [x.astype(np.int16) for x in (sq, tone, chirp, imp, quiet, np.zeros(16000), np.full(16000, -32768))]
+
+
+@pytest.mark.parametrize("board", ["host", "mps2-an385", "rpipico"])
 def test_fixed_c_identical_to_twin(tmp_path, clips, board):
-    xs, q, c = run_c(tmp_path, clips, board, "fixed")
+    xs, q, c = run_c(tmp_path, extreme_clips() + clips, board, "fixed", emulated_clips=15)
     ref = np.stack([mfcc_fixed(x) for x in xs])
     assert not first_diff(c, ref), first_diff(c, ref)
     refq = np.stack([quantize_fixed(r, KWS_SCALE, KWS_ZP) for r in ref])

@@ -119,3 +119,49 @@ def test_software_pdm_decimation_is_in_the_plan(tmp_path):
     _, rep = rt.plan(dataclasses.replace(costs(2e6, 10e6, pico.clock_hz), core1_per_s=tuple(pdm["rpipico"])),
                      pico, KwsConfig(), 0.5, auto=True)
     assert rep["core1_load"] == round(pdm["rpipico"][0] / pico.clock_hz, 3)
+
+
+def _codebook_graph(g):
+    """The int8 sample with every weight rounded to 8 levels: codebook layers without a
+    synthesis (the costs matter here, not the accuracy)."""
+    from edgekit.ir.ops import WEIGHTED_OPS
+
+    tensors = dict(g.tensors)
+    for n in g.nodes:
+        if n.op in WEIGHTED_OPS:
+            t = g.tensor(n.inputs[1])
+            tensors[t.name] = dataclasses.replace(t, data=(np.clip(np.round(t.data / 32), -4, 3) * 32).astype(t.data.dtype))
+    return g.replace(tensors=tensors)
+
+
+@needs_tools
+@pytest.mark.slow                                      # four counted streams: ~1.5 min
+def test_int8_layers_replace_codebooks_only_when_they_alone_keep_up():
+    """Issue 18's rule on the RP2040 (its ARMv6-M code counted in QEMU): the codebook layers
+    while some stride keeps up; at a clock where only the int8 layers do, those; below
+    both, refused with both loads."""
+    q = _codebook_graph(load_model(INT8))
+    gens = {"codebooks": generate(q, "kws"), "int8": generate(q, "kws", codebooks=False)}
+    assert gens["codebooks"].weight_bytes < gens["int8"].weight_bytes
+    pico = get_board("rpipico")
+    c = {k: rt.measure(g, pico, LABELS, KwsConfig()) for k, g in gens.items()}
+    need = {k: v.load(rt.MAX_STRIDE_MS, True) * v.clock_hz / 0.5 for k, v in c.items()}   # Hz for 50 % at 1 s
+
+    def at(hz: float, int8=None):
+        cc = {k: dataclasses.replace(v, clock_hz=int(hz)) for k, v in c.items()}
+        return rt.choose_layers(cc["codebooks"], int8 or (lambda: cc["int8"]), dataclasses.replace(pico, clock_hz=int(hz)),
+                                KwsConfig(), 0.5, auto=True)
+
+    def never():
+        raise AssertionError("int8 layers counted although the codebooks keep up")
+
+    layers, _, rep = at(need["codebooks"] * 1.01, never)
+    assert layers == "codebooks" and rep["real_time"] and rep["margin"] >= 0
+    slower, faster = sorted(need, key=need.get, reverse=True)
+    assert (slower, faster) == ("codebooks", "int8"), need      # the M0+'s int8 kernels are the faster ones
+    layers, cfg, rep = at((need["codebooks"] + need["int8"]) / 2)
+    assert layers == "int8" and rep["real_time"] and cfg.stride_ms == rep["stride_ms"] > 200
+    assert "codebook layers" in rep["layers_why"] and "int8 layers" in rep["layers_why"]
+    with pytest.raises(InputError) as e:
+        at(need["int8"] * 0.9)
+    assert "cannot keep up" in str(e.value) and "codebook layers" in str(e.value) and "int8 layers" in str(e.value)

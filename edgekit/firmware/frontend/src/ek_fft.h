@@ -13,6 +13,7 @@ static inline int ek_fft_bitrev_next(int j, int n) {
     return j | bit;
 }
 
+/* ek_fft256_q30 takes its input already in bit-reversed order (the caller stores it so) */
 void ek_fft256_q30(int32_t *re, int32_t *im);
 void ek_fft256_f32(float *re, float *im);
 #endif

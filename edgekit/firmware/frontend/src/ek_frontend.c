@@ -6,13 +6,15 @@
 
 #include <string.h>
 
+#include "ek_mul64.h"
+
 int32_t ek_log2_q24(uint64_t v) {
     const int n = 63 - __builtin_clzll(v);
     const uint32_t f = n >= 30 ? (uint32_t)(v >> (n - 30)) : (uint32_t)(v << (30 - n));
     const int idx = (f >> 22) & 255;
     const int32_t frac = (int32_t)(f & ((1u << 22) - 1));
     const int32_t a = ek_fe_log2_q24[idx], b = ek_fe_log2_q24[idx + 1];
-    return (int32_t)(n << 24) + a + (int32_t)(((int64_t)(b - a) * frac) >> 22);
+    return (int32_t)(n << 24) + a + (int32_t)(ek_smull(b - a, frac) >> 22);
 }
 
 #if defined(EK_FE_TF1) && defined(EK_FE_FIXED)
