@@ -275,7 +275,9 @@ def test_codebook_conv_kernels(bits, board):
         g = _with_codebook(_quantize_graph(b, rng, outs, out_scale=2e-4 if bits == 4 else None), rng, bits)
         src = generate(g, "k").files["k.c"]
         assert ("ek_conv_1x1_cb_s8" if pointwise else "ek_conv_cb_s8") in src
-        assert "static const ek_codebook cb = {k_i" in src and f", {bits}}};" in src
+        assert "static const ek_codebook cb = {k_i" in src
+        # 4 bits: the one-lookup units table in flash when decoded more than once a call
+        assert f", {bits}, k_u" in src if bits == 4 else f", {bits}, 0}};" in src
         _run_both(g, rng, n=3, board=board)
 
 
@@ -291,7 +293,7 @@ def test_codebook_depthwise_kernel(bits, board):
         if g.tensor("w").size < (1 << (bits - 1)) + 1:      # too few weights for this many codes
             continue
         src = generate(g, "k").files["k.c"]
-        assert "ek_dw_conv_cb_s8" in src and f", {bits}}};" in src
+        assert "ek_dw_conv_cb_s8" in src and f", {bits}, 0}};" in src
         _run_both(g, rng, n=3, board=board)
 
 
