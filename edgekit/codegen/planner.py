@@ -80,9 +80,11 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: Codebook |
     if node.op == "Conv2D":
         w = graph.tensor(node.inputs[1]).shape
         return 6 * w[1] * w[2] * w[3]                       # 2 im2col columns + int16 copies
-    if node.op == "DepthwiseConv2D":                        # ring of rows + zero-point row
+    if node.op == "DepthwiseConv2D":    # ring of rows or the 3x3 path's columns + zero-point row
         ring = (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3] if in_place else 0
-        return ring + x.shape[3]
+        w = graph.tensor(node.inputs[1]).shape
+        cols = 24 * (x.shape[2] + 2) if w[1:3] == (3, 3) and x.shape[3] % 4 == 0 else 0
+        return max(ring, cols) + x.shape[3]
     return 0
 
 

@@ -20,10 +20,17 @@
 #include "ek_copy.h"
 #include "ek_dsp.h"
 
+/* bytes of the 3x3 path's columns (cols3): in->w + 2 columns of 6 words */
+static int32_t cols3_bytes(const ek_dims *in, const ek_dims *fd) {
+    return fd->h == 3 && fd->w == 3 && in->c % 4 == 0 ? 24 * (in->w + 2) : 0;
+}
+
+/* the ring of saved rows (in place) or the 3x3 path's columns, whichever is larger (a
+ * call uses one of them); then the zero-point row */
 int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in,
                                   const ek_dims *fd, int in_place) {
-    (void)fd;
-    return (in_place ? (p->pad_top + 1) * in->w * in->c : 0) + in->c;
+    const int32_t ring = in_place ? (p->pad_top + 1) * in->w * in->c : 0, cols = cols3_bytes(in, fd);
+    return (ring > cols ? ring : cols) + in->c;
 }
 
 static int in_place_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims *out) {
@@ -175,6 +182,141 @@ static void pixel9x2(const int8_t *const *t0, const int8_t *const *t1, const int
     }
 }
 
+#if defined(__ARM_FEATURE_DSP)
+/* ---- 3x3, stride 1 down the rows: SMLAD over pairs of filter rows ---------------------
+ * Depthwise has no reduction over channels, but a 3x3 filter has one over its rows: for
+ * each channel, taps (0, fx) and (1, fx) go into one SMLAD when the input of rows r0, r1
+ * sits as an int16 pair (r0, r1) and so do the weights; row 2 goes in SMLABB / SMLATT.
+ * One channel group (4 channels) at a time, down all output rows: per input column the
+ * group's three rows are kept unpacked (cols3, 6 words: X0..X3 = channel k's (r0, r1),
+ * Y0 = row 2's (c0, c2), Y1 = (c1, c3)), and moving one output row down only shifts them
+ * by a row (dw3_roll) and unpacks the new third row. Per pixel and group, a column costs
+ * one LDM, four LDRD, 4 SMLAD and 4 SMLABB / SMLATT: 13 instructions for 12 MACs (the
+ * pixel pairs of the grouped path: 28.5). The group's weights, in the same form, and its
+ * requantization constants are set up once per call. In place it needs no ring: a group's
+ * rows above the current one only live on in its columns, and the rows it reads are below
+ * every output row written. Columns 0 and in->w + 1 are padding (zero points). */
+typedef struct {
+    int32_t w[18];                 /* per fx: W0..W3 (channel k: taps (0,fx), (1,fx)), V0, V1 */
+    int32_t b[4], m2[4], em1[4];   /* eff_bias, M << 1, -shift - 1 of the group's channels */
+} dw3_group;
+
+/* (lo of a, lo of b) and (hi of a, hi of b): int16 lanes */
+static inline int32_t pk_lo(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16)); }
+static inline int32_t pk_hi(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u)); }
+
+/* the 6 words of one column (or of one fx of the weights) from the three rows' words of
+ * channels c..c+3 */
+static inline void dw3_column(int32_t a, int32_t b, int32_t e, int32_t *col) {
+    const int32_t ae = ek_sxtb16(a), ao = ek_sxtb16_ror8(a), be = ek_sxtb16(b), bo = ek_sxtb16_ror8(b);
+    col[0] = pk_lo(ae, be); col[1] = pk_lo(ao, bo);
+    col[2] = pk_hi(ae, be); col[3] = pk_hi(ao, bo);
+    col[4] = ek_sxtb16(e); col[5] = ek_sxtb16_ror8(e);
+}
+
+/* one row down: rows (r1, r2) become (r0, r1), e (the new row 2's word) row 2 */
+static inline void dw3_roll(int32_t e, int32_t *col) {
+    const int32_t y0 = col[4], y1 = col[5];
+    col[0] = pk_lo((int32_t)((uint32_t)col[0] >> 16), y0);
+    col[1] = pk_lo((int32_t)((uint32_t)col[1] >> 16), y1);
+    col[2] = pk_hi(col[2], y0);
+    col[3] = pk_hi(col[3], y1);
+    col[4] = ek_sxtb16(e); col[5] = ek_sxtb16_ror8(e);
+}
+
+static void dw3_setup(const int8_t *wg, const int32_t *eb, const int32_t *qm, const int8_t *qs,
+                      dw3_group *g) {
+    for (int32_t fx = 0; fx < 3; fx++)
+        dw3_column(ek_load32(wg + 4 * fx), ek_load32(wg + 4 * (3 + fx)), ek_load32(wg + 4 * (6 + fx)),
+                   g->w + 6 * fx);
+    for (int32_t k = 0; k < 4; k++) {
+        g->b[k] = eb[k];
+        g->m2[k] = (int32_t)((uint32_t)qm[k] << 1);
+        g->em1[k] = ~qs[k];
+    }
+}
+
+/* one column of one pixel: X by LDM into r8-r11 (an LDM list must ascend: fixed
+ * registers, clobbered), the weights by LDRD; x and w advance by the loads */
+#define EK_DW3_COL                                                               \
+    "ldm %[x]!, {r8, r9, r10, r11}\n\t"                                         \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlad %[a0], r8, %[wa], %[a0]\n\t"                                          \
+    "smlad %[a1], r9, %[wb], %[a1]\n\t"                                          \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlad %[a2], r10, %[wa], %[a2]\n\t"                                         \
+    "smlad %[a3], r11, %[wb], %[a3]\n\t"                                         \
+    "ldrd r8, r9, [%[x]], #8\n\t"                                                \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlabb %[a0], r8, %[wa], %[a0]\n\t"                                         \
+    "smlatt %[a2], r8, %[wa], %[a2]\n\t"                                         \
+    "smlabb %[a1], r9, %[wb], %[a1]\n\t"                                         \
+    "smlatt %[a3], r9, %[wb], %[a3]\n\t"
+
+/* channels c..c+3 of one output pixel whose first column is x, to y (no clamp) */
+static inline __attribute__((always_inline)) void
+dw3_pixel(const int32_t *x, const dw3_group *g, int32_t off2p1, int8_t *y) {
+    int32_t a0 = g->b[0], a1 = g->b[1], a2 = g->b[2], a3 = g->b[3], wa, wb;
+    const int32_t *w = g->w;
+    __asm(EK_DW3_COL EK_DW3_COL EK_DW3_COL
+          : [x] "+r"(x), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+            [a3] "+r"(a3), [wa] "=&r"(wa), [wb] "=&r"(wb)
+          :
+          : "r8", "r9", "r10", "r11", "memory");
+    y[0] = (int8_t)ek_finish_r2(a0, g->m2[0], g->em1[0], off2p1);
+    y[1] = (int8_t)ek_finish_r2(a1, g->m2[1], g->em1[1], off2p1);
+    y[2] = (int8_t)ek_finish_r2(a2, g->m2[2], g->em1[2], off2p1);
+    y[3] = (int8_t)ek_finish_r2(a3, g->m2[3], g->em1[3], off2p1);
+}
+
+/* 1 when the 3x3 path applies (besides the grouped layout and right shifts): stride 1
+ * and no dilation down the rows, and every pixel's columns within the in->w + 2 kept */
+static int dw3_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims *fd, const ek_dims *out) {
+    return fd->h == 3 && fd->w == 3 && p->stride_h == 1 && p->dilation_h == 1 &&
+           p->dilation_w == 1 && p->pad_left <= 1 &&
+           (out->w - 1) * p->stride_w - p->pad_left + 3 <= in->w + 1;
+}
+
+/* word of channels c..c+3 at input row iy (outside: the zero points zp4), column ix of
+ * row pointer r = x + iy * row + c */
+static inline int32_t dw3_word(const int8_t *r, int valid, int32_t zp4) { return valid ? ek_load32(r) : zp4; }
+
+/* one image: every group down every output row (cols: in->w + 2 columns) */
+static void dw3_image(const ek_conv_params *p, const ek_dims *in, const int8_t *x,
+                      const int8_t *filter, const int32_t *eb, const ek_quant_params *q,
+                      const ek_dims *out, int8_t *y, int32_t *cols) {
+    const int32_t cin = in->c, row = in->w * cin, off2p1 = 2 * p->output_offset + 1;
+    const int32_t zp4 = (int32_t)(0x01010101u * (uint8_t)(-p->input_offset));
+    const int32_t step = 6 * p->stride_w;
+    for (int32_t k = 0; k < 6; k++) cols[k] = cols[6 * (in->w + 1) + k] = ek_sxtb16(zp4);
+    for (int32_t c = 0; c < cin; c += 4, filter += 36) {
+        dw3_group g;
+        dw3_setup(filter, eb + c, q->multiplier + c, q->shift + c, &g);
+        for (int32_t oy = 0; oy < out->h; oy++) {
+            const int32_t iy = oy - p->pad_top;   /* the first of the three input rows */
+            if (oy == 0) {
+                for (int32_t ix = 0; ix < in->w; ix++) {
+                    const int8_t *r = x + (int64_t)iy * row + ix * cin + c;
+                    dw3_column(dw3_word(r, (uint32_t)iy < (uint32_t)in->h, zp4),
+                               dw3_word(r + row, (uint32_t)(iy + 1) < (uint32_t)in->h, zp4),
+                               dw3_word(r + 2 * row, (uint32_t)(iy + 2) < (uint32_t)in->h, zp4),
+                               cols + 6 * (ix + 1));
+                }
+            } else {
+                const int valid = (uint32_t)(iy + 2) < (uint32_t)in->h;
+                const int8_t *r = x + (int64_t)(iy + 2) * row + c;
+                for (int32_t ix = 0; ix < in->w; ix++, r += cin)
+                    dw3_roll(dw3_word(r, valid, zp4), cols + 6 * (ix + 1));
+            }
+            const int32_t *xp = cols + 6 * (1 - p->pad_left);
+            int8_t *yp = y + (int64_t)oy * out->w * cin + c;
+            for (int32_t ox = 0; ox < out->w; ox++, xp += step, yp += cin)
+                dw3_pixel(xp, &g, off2p1, yp);
+        }
+    }
+}
+#endif
+
 /* any layout, any shifts: channel by channel */
 static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_t *filter,
                           const int32_t *eb, const ek_quant_params *q, const ek_conv_params *p,
@@ -262,7 +404,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
         return EK_ARG_ERROR;
     const int32_t ring = p->pad_top + 1;
     int8_t *saved = (int8_t *)ctx->buf;
-    int8_t *zp_row = saved + (in_place ? ring * row : 0);
+    int8_t *zp_row = saved + ek_dw_conv_s8_buffer_size(p, in, fd, in_place) - cin;
     ek_fill(zp_row, (int8_t)(-p->input_offset), cin);
     const int8_t *taps[EK_DW_MAX_TAPS], *taps1[EK_DW_MAX_TAPS];
     /* locals: int8 stores may alias anything, so fields read through p/q would be
@@ -275,6 +417,16 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int mode = ek_rq_mode(qm, qs, cout, lo, hi);
     const int fast = group && mode != EK_RQ_ANY;
     const int32_t off2p1 = 2 * out_off + 1;
+#if defined(__ARM_FEATURE_DSP)
+    if (fast && dw3_ok(p, in, fd, out)) {
+        for (int32_t b = 0; b < in->n; b++)
+            dw3_image(p, in, input + (int64_t)b * in->h * row, filter, eb, q, out,
+                      output + (int64_t)b * out->h * out->w * cout, (int32_t *)ctx->buf);
+        /* the activation range, when narrower than int8: after the fact */
+        if (mode == EK_RQ_RIGHT_CLAMP) ek_clamp_s8(output, in->n * out->h * out->w * cout, lo, hi);
+        return EK_OK;
+    }
+#endif
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
