@@ -136,7 +136,10 @@ int32_t ek_conv_1x1_cb_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out
  * More than EK_DW_MAX_TAPS taps: out of place only.
  * Runs in place (output == input) when stride 1, dilation 1, multiplier 1 and the output
  * has the input's dims: it keeps the pad_top + 1 most recent original input rows in
- * scratch. Scratch: ek_dw_conv_s8_buffer_size() (ring, if in place, + one zero-point row). */
+ * scratch (a 3x3 filter on Cortex-M4/M7, stride 1 down the rows: its own unpacked columns,
+ * 24 * (in w + 2) bytes, instead). Scratch: ek_dw_conv_s8_buffer_size() = the ring (if in
+ * place) or, for a 3x3 filter with channels in fours, those columns, whichever is larger,
+ * + one zero-point row. */
 ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                         const ek_dims *in_dims, const int8_t *input,
                         const ek_dims *filter_dims, const int8_t *filter, const int32_t *eff_bias,

@@ -6,9 +6,9 @@
  * w * (zp + off) = 0, so with the offset folded into eff_bias = bias + off * sum(w) every
  * tap is a plain multiply-accumulate. Channels go four at a time on Cortex-M4/M7: SXTB16
  * splits a word of four channels into two int16 pairs and SMLABB/SMLATT accumulate each
- * lane into its own channel (depthwise has no reduction over channels for SMLAD). With a
- * 3x3 filter two horizontally adjacent pixels go together (pixel9x2), each weight word
- * unpacked once for both; a narrower activation range is clamped after the fact.
+ * lane into its own channel. 3x3 filters (stride 1 down the rows) take another path
+ * there, dw3_image below: SMLAD over pairs of filter rows, one channel group down all
+ * output rows; a narrower activation range is clamped after the fact.
  *
  * In place (output == input): allowed for stride 1, dilation 1, M = 1 and output dims ==
  * input dims (TF 'SAME'). Output row y needs input rows y - pad_top .. y - pad_top + kh - 1;
@@ -19,6 +19,7 @@
 #include "ek_fixedpoint.h"
 #include "ek_copy.h"
 #include "ek_dsp.h"
+
 
 /* bytes of the 3x3 path's columns (cols3): in->w + 2 columns of 6 words */
 static int32_t cols3_bytes(const ek_dims *in, const ek_dims *fd) {
@@ -44,7 +45,7 @@ static inline int grouped(int32_t mult, int32_t cout, int32_t n_taps) {
 }
 
 /* one tap of channels c..c+3: x at offset c of the tap's row, w the group's 4 weights
- * for it. On Cortex-M4/M7 in assembly, as EK_DW_TAP2, so GCC's scheduling cannot spill
+ * for it. On Cortex-M4/M7 in assembly, so GCC's scheduling cannot spill
  * the accumulators: 11 instructions for 4 MACs. */
 #if defined(__ARM_FEATURE_DSP)
 #define EK_DW_TAP(row, c, wp)                                                     \
@@ -104,81 +105,6 @@ pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
         yp[c + 1] = ek_finish_r(acc[1], qm[c + 1], ~qs[c + 1], off2p1, lo, hi, clamp);
         yp[c + 2] = ek_finish_r(acc[2], qm[c + 2], ~qs[c + 2], off2p1, lo, hi, clamp);
         yp[c + 3] = ek_finish_r(acc[3], qm[c + 3], ~qs[c + 3], off2p1, lo, hi, clamp);
-    }
-}
-
-#if defined(__ARM_FEATURE_DSP)
-/* One tap of channels c..c+3 for two output pixels whose tap pointers are p0 and p1 (on
- * the stack): the weight word (wg, advanced) is unpacked once for both; 19 instructions
- * for 8 MACs where two single-pixel taps take 22. Written in assembly so the eight
- * accumulators, the two unpacked weights and the two unpacked inputs stay in registers
- * (GCC's allocation spills them). */
-#define EK_DW_TAP2(t)                                                             \
-    __asm("ldr %[we], [%[wg]], #4\n\t"                                            \
-          "ldr %[xe], %[p0]\n\t"                                                  \
-          "ldr %[xe], [%[xe], %[c]]\n\t"                                          \
-          "sxtb16 %[wo], %[we], ror #8\n\t"                                       \
-          "sxtb16 %[we], %[we]\n\t"                                               \
-          "sxtb16 %[xo], %[xe], ror #8\n\t"                                       \
-          "sxtb16 %[xe], %[xe]\n\t"                                               \
-          "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                 \
-          "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                 \
-          "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"                                 \
-          "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"                                 \
-          "ldr %[xe], %[p1]\n\t"                                                  \
-          "ldr %[xe], [%[xe], %[c]]\n\t"                                          \
-          "sxtb16 %[xo], %[xe], ror #8\n\t"                                       \
-          "sxtb16 %[xe], %[xe]\n\t"                                               \
-          "smlabb %[b0], %[xe], %[we], %[b0]\n\t"                                 \
-          "smlatt %[b2], %[xe], %[we], %[b2]\n\t"                                 \
-          "smlabb %[b1], %[xo], %[wo], %[b1]\n\t"                                 \
-          "smlatt %[b3], %[xo], %[wo], %[b3]\n\t"                                 \
-          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),           \
-            [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3),           \
-            [wg] "+r"(wg), [we] "=&r"(we), [wo] "=&r"(wo), [xe] "=&r"(xe),         \
-            [xo] "=&r"(xo)                                                        \
-          : [c] "r"(c), [p0] "m"(t0[t]), [p1] "m"(t1[t]), "m"(*(const int32_t(*)[9])wg))
-#define EK_DW_PAIRS 1
-#else
-/* plain C: each weight byte loaded once for both pixels; not used (EK_DW_PAIRS 0): on
- * the Cortex-M3 the eight accumulators spill and two single pixels are cheaper */
-#define EK_DW_PAIRS 0
-#define EK_DW_TAP2(t)                                                             \
-    do {                                                                         \
-        const int8_t *x_ = t0[t] + c, *z_ = t1[t] + c;                            \
-        const int32_t w0 = wg[0], w1 = wg[1], w2 = wg[2], w3 = wg[3];             \
-        a0 += x_[0] * w0; a1 += x_[1] * w1; a2 += x_[2] * w2; a3 += x_[3] * w3;   \
-        b0 += z_[0] * w0; b1 += z_[1] * w1; b2 += z_[2] * w2; b3 += z_[3] * w3;   \
-        wg += 4;                                                                  \
-    } while (0)
-#endif
-
-/* all channels of two output pixels (3x3 tap tables t0, t1), grouped layout, right
- * shifts, no clamp (the caller clamps after), to y0 and y1 */
-static void pixel9x2(const int8_t *const *t0, const int8_t *const *t1, const int8_t *wg,
-                     const int32_t *eb, const int32_t *qm, const int8_t *qs, int32_t cout,
-                     int32_t off2p1, int8_t *y0, int8_t *y1) {
-    for (int32_t c = 0; c < cout; c += 4) {
-        int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
-        int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
-#if defined(__ARM_FEATURE_DSP)
-        int32_t we, wo, xe, xo;
-#endif
-        EK_DW_TAP2(0); EK_DW_TAP2(1); EK_DW_TAP2(2); EK_DW_TAP2(3); EK_DW_TAP2(4);
-        EK_DW_TAP2(5); EK_DW_TAP2(6); EK_DW_TAP2(7); EK_DW_TAP2(8);
-        /* written out: the accumulators stay in registers */
-        int32_t m = qm[c], e = ~qs[c];
-        y0[c] = ek_finish_r(a0, m, e, off2p1, 0, 0, 0);
-        y1[c] = ek_finish_r(b0, m, e, off2p1, 0, 0, 0);
-        m = qm[c + 1], e = ~qs[c + 1];
-        y0[c + 1] = ek_finish_r(a1, m, e, off2p1, 0, 0, 0);
-        y1[c + 1] = ek_finish_r(b1, m, e, off2p1, 0, 0, 0);
-        m = qm[c + 2], e = ~qs[c + 2];
-        y0[c + 2] = ek_finish_r(a2, m, e, off2p1, 0, 0, 0);
-        y1[c + 2] = ek_finish_r(b2, m, e, off2p1, 0, 0, 0);
-        m = qm[c + 3], e = ~qs[c + 3];
-        y0[c + 3] = ek_finish_r(a3, m, e, off2p1, 0, 0, 0);
-        y1[c + 3] = ek_finish_r(b3, m, e, off2p1, 0, 0, 0);
     }
 }
 
@@ -406,7 +332,7 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     int8_t *saved = (int8_t *)ctx->buf;
     int8_t *zp_row = saved + ek_dw_conv_s8_buffer_size(p, in, fd, in_place) - cin;
     ek_fill(zp_row, (int8_t)(-p->input_offset), cin);
-    const int8_t *taps[EK_DW_MAX_TAPS], *taps1[EK_DW_MAX_TAPS];
+    const int8_t *taps[EK_DW_MAX_TAPS];
     /* locals: int8 stores may alias anything, so fields read through p/q would be
      * reloaded after every output byte */
     const int32_t *const qm = q->multiplier;
@@ -415,10 +341,9 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);
     const int mode = ek_rq_mode(qm, qs, cout, lo, hi);
-    const int fast = group && mode != EK_RQ_ANY;
     const int32_t off2p1 = 2 * out_off + 1;
 #if defined(__ARM_FEATURE_DSP)
-    if (fast && dw3_ok(p, in, fd, out)) {
+    if (group && mode != EK_RQ_ANY && dw3_ok(p, in, fd, out)) {
         for (int32_t b = 0; b < in->n; b++)
             dw3_image(p, in, input + (int64_t)b * in->h * row, filter, eb, q, out,
                       output + (int64_t)b * out->h * out->w * cout, (int32_t *)ctx->buf);
@@ -438,21 +363,14 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                 tap_table(rows, kh, kw, ox * p->stride_w - p->pad_left, p->dilation_w, in->w, cin,
                           zp_row, taps);
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
-                if (EK_DW_PAIRS && fast && n_taps == 9 && ox + 1 < out->w) {
-                    /* two pixels: each weight word unpacked once for both */
-                    tap_table(rows, kh, kw, (ox + 1) * p->stride_w - p->pad_left, p->dilation_w,
-                              in->w, cin, zp_row, taps1);
-                    pixel9x2(taps, taps1, filter, eb, qm, qs, cout, off2p1, yp, yp + cout);
-                    if (mode == EK_RQ_RIGHT_CLAMP) ek_clamp_s8(yp, 2 * cout, lo, hi);
-                    ox++;
-                    continue;
-                }
                 if (!group || mode == EK_RQ_ANY)
                     pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
+#if !defined(__ARM_FEATURE_DSP)   /* there the 3x3 filters mostly take dw3_image */
                 else if (n_taps == 9 && mode == EK_RQ_RIGHT)   /* 3x3: taps unrolled */
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 0, yp);
                 else if (n_taps == 9)
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
+#endif
                 else
                     pixel4(taps, n_taps, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
             }
