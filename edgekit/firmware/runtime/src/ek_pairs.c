@@ -305,14 +305,15 @@ decode_rows(const uint8_t *s, const int32_t *t, const int b, int32_t k, const in
 #undef EK_DECODE_AT
 }
 
-/* The rows of a channel pair (pair) or the odd last row, for any width through the
- * scratch table: the odd last row (once per tile) and 4-bit codes without the units
- * table (layers decoded once a call, e.g. a fully connected one). One copy, optimized
- * for size. */
-static EK_COLD void decode_any(const ek_cb_lut *l, const uint8_t *s, int32_t k, int pair,
-                               int32_t *w) {
-    if (pair) decode_rows(s, l->table, l->bits, k, 1, 0, w);
-    else decode_rows(s, l->table, l->bits, k, 0, 0, w);
+/* 4-bit codes without the units table (layers decoded once a call, e.g. a fully
+ * connected one): two lookups a unit, optimized for size but with the width folded */
+static EK_COLD void decode_pair4(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
+    decode_rows(s, l->table, 4, k, 1, 0, w);
+}
+
+/* the odd last row, once per tile: one copy for every width, optimized for size */
+static EK_COLD void decode_row(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
+    decode_rows(s, l->table, l->bits, k, 0, 0, w);
 }
 
 /* a channel pair: the hot decoder, one copy per bit width (shifts and masks folded), one
@@ -324,7 +325,7 @@ static void decode_pair(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t
     case 3: decode_rows(s, l->table, 3, k, 1, 1, w); break;
     default:
         if (l->units) decode_rows(s, l->units, 4, k, 1, 1, w);
-        else decode_any(l, s, k, 1, w);
+        else decode_pair4(l, s, k, w);
         break;
     }
 }
@@ -430,7 +431,7 @@ tile_cb(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *wbuf, const i
         if (two)
             decode_pair(w, w->index + (oc / 2) * stride, k, wbuf);
         else
-            decode_any(w, w->index + (oc / 2) * stride, k, 0, wbuf);
+            decode_row(w, w->index + (oc / 2) * stride, k, wbuf);
         if (mode != EK_RQ_ANY && two && k % 16 == 0)   /* whole unrolled block loops */
             tile_pair_right(xt, n, wbuf, eb, q, 2 * p->output_offset + 1, k, cout, oc, 1, y);
         else if (mode != EK_RQ_ANY && two)
