@@ -22,5 +22,4 @@ def _c_define(name: str, header: Path = EK_NN_H) -> int:
 
 DW_MAX_TAPS = _c_define("EK_DW_MAX_TAPS")   # taps of a grouped (in-place / codebook) depthwise filter
 CB_TILE = _c_define("EK_CB_TILE")           # output pixels per tile of the codebook convolutions
-CB_TILE_4BIT = _c_define("EK_CB_TILE_4BIT") # the same with 4-bit codes
 KWS_MAX_MS = _c_define("EK_KWS_MAX_MS", EK_KWS_H)   # the detector's int32 ms clock: longest stream

@@ -20,7 +20,7 @@ from edgekit.ir import Graph, Node, Tensor
 from edgekit.ir.ops import WEIGHTED_OPS
 from edgekit.quant import arith
 from edgekit.quant.reference import add_multipliers, requant_params
-from edgekit.runtime_limits import DW_MAX_TAPS
+from edgekit.runtime_limits import CB_TILE, DW_MAX_TAPS
 
 CODEGEN_OPS = ("Conv2D", "DepthwiseConv2D", "FullyConnected", "AveragePool", "MaxPool",
                "Add", "Softmax", "Pad", "Reshape")
@@ -116,7 +116,10 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
         idx = codebook.layer_indices(node.op, wdata, cb)
         packed = np.frombuffer(codebook.pack(codebook.family_of(node.op, wdata.shape), idx, cb.bits), np.uint8)
         iname, tname = d.add("i", "uint8_t", packed), d.add("t", "int8_t", cb.stored())
-        lines.append(f"static const ek_codebook cb = {{{iname}, {tname}, {cb.bits}}};")
+        units = ", 0"
+        if cb.bits == 4 and node.op != "DepthwiseConv2D" and _decodes_per_call(node, x, w, y) > 1:
+            units = ", " + d.add("u", "int32_t", cb.units())     # one lookup a unit (ek_nn.h)
+        lines.append(f"static const ek_codebook cb = {{{iname}, {tname}, {cb.bits}{units}}};")
         weights = "&cb"
     else:
         packed = pack_pairs(wdata) if node.op == "Conv2D" else pack_depthwise(wdata, x.shape[-1])
@@ -128,6 +131,13 @@ def _emit_conv(g: Graph, node: Node, plan: Plan, d: _Data) -> list[str]:
     lines.append(f"st = {kernel}{'_cb' if cb else ''}_s8(&p, &q, &ctx, &in, {src},{fd_arg} {weights}, {bn}, "
                  f"&out, {dst});")
     return lines
+
+
+def _decodes_per_call(node: Node, x: Tensor, w: Tensor, y: Tensor) -> int:
+    """How many times a codebook conv kernel decodes each weight per call: once per tile
+    of CB_TILE output pixels (a fully connected layer's pixels are its rows)."""
+    pixels = x.size // w.shape[1] if node.op == "FullyConnected" else int(np.prod(y.shape[:-1]))
+    return -(-pixels // CB_TILE)
 
 
 def pack_pairs(w: np.ndarray) -> np.ndarray:

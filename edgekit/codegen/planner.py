@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from edgekit.compress.codebook import Codebook, deployed_codebooks
 from edgekit.ir import Graph, Node
-from edgekit.runtime_limits import CB_TILE, CB_TILE_4BIT, DW_MAX_TAPS
+from edgekit.runtime_limits import CB_TILE, DW_MAX_TAPS
 
 ALIGN = 4
 
@@ -80,9 +80,11 @@ def scratch_bytes(node: Node, graph: Graph, in_place: bool, codebook: Codebook |
     if node.op == "Conv2D":
         w = graph.tensor(node.inputs[1]).shape
         return 6 * w[1] * w[2] * w[3]                       # 2 im2col columns + int16 copies
-    if node.op == "DepthwiseConv2D":                        # ring of rows + zero-point row
+    if node.op == "DepthwiseConv2D":    # ring of rows or the 3x3 path's columns + zero-point row
         ring = (node.attr("pads", (0, 0, 0, 0))[0] + 1) * x.shape[2] * x.shape[3] if in_place else 0
-        return ring + x.shape[3]
+        w = graph.tensor(node.inputs[1]).shape
+        cols = 24 * (x.shape[2] + 2) if w[1:3] == (3, 3) and x.shape[3] % 4 == 0 else 0
+        return max(ring, cols) + x.shape[3]
     return 0
 
 
@@ -92,15 +94,14 @@ def _codebook_scratch(node: Node, graph: Graph, in_place: bool, cb: Codebook) ->
     kernel's scratch (which the table shares), then the filter."""
     w = graph.tensor(node.inputs[1]).shape
     table = 4 * len(cb.table())                            # int32 words
-    tile = CB_TILE_4BIT if cb.bits == 4 else CB_TILE
     if node.op == "DepthwiseConv2D":
         return _align(max(scratch_bytes(node, graph, in_place), table)) + w[1] * w[2] * w[3]
     if node.op == "Conv2D" and not is_pointwise(node, graph):
         k = w[1] * w[2] * w[3]                              # the im2col columns sit in the
-        return table + (2 * tile + 4) * k                   # channel pair's room until decoding
+        return table + (2 * CB_TILE + 4) * k                   # channel pair's room until decoding
     cin = w[-1]
     pixels = graph.tensor(node.inputs[0]).size // cin
-    return table + (2 * min(tile, pixels + pixels % 2) + 4) * cin
+    return table + (2 * min(CB_TILE, pixels + pixels % 2) + 4) * cin
 
 
 def plan_memory(graph: Graph, allow_in_place: bool = True, codebooks: dict | None = None) -> Plan:

@@ -11,6 +11,9 @@ Each kernel call expands the codes into a decode table of at most 64 words in it
 scratch (ek_cb_lut_init; table() here): for b <= 3, 4^b entries, entry (a | c << b) =
 code[a] in the low int16 and code[c] in the high int16 (one lookup gives the two int16
 lanes SMLAD wants); for b = 4, 16 entries code[i] (4^4 entries would take 1 KB of RAM).
+A 4-bit conv-like layer whose weights are decoded more than once a call (more output
+pixels than a tile, EK_CB_TILE) also gets the 4^4-entry table in flash (units(); 1 KB),
+so its conv kernels decode with one lookup a unit, as for 1-3 bits.
 Storing the codes rather than that table saves up to 248 bytes per layer. The kernels
 decode each block of weights once through it into scratch (a channel pair, or a whole
 depthwise filter) and reuse it for many output pixels.
@@ -64,12 +67,16 @@ class Codebook:
 
     def table(self) -> np.ndarray:
         """The decode table a kernel builds from stored() (int32), as in the module doc."""
+        return self.units() if self.bits <= 3 else self.stored().astype(np.int32)
+
+    def units(self) -> np.ndarray:
+        """The one-lookup table (int32, 4^b entries): entry (a | c << b) = code[a] in the
+        low int16, code[c] in the high one. For 1-3 bits the kernels build it in scratch
+        (table()); for 4 bits the code generator emits it to flash (ek_codebook.units)."""
         codes = self.stored().astype(np.int64)
-        if self.bits <= 3:
-            n = 1 << self.bits
-            a, c = np.arange(n * n) % n, np.arange(n * n) // n
-            return ((codes[a] & 0xFFFF) | (codes[c] << 16)).astype(np.int64).astype(np.int32)
-        return codes.astype(np.int32)
+        n = 1 << self.bits
+        a, c = np.arange(n * n) % n, np.arange(n * n) // n
+        return ((codes[a] & 0xFFFF) | (codes[c] << 16)).astype(np.int64).astype(np.int32)
 
 
 def bits_for(n_codes: int) -> int:

@@ -192,6 +192,37 @@ def test_blocks_random_shapes(seed, mode, board):
         _run_both(g, rng, n=2, board=board)
 
 
+@pytest.mark.parametrize("board", ["mps2-an386", "mps2-an500"])
+@pytest.mark.parametrize("mode", ["right", "clamp"])
+@pytest.mark.parametrize("seed", range(3))
+def test_depthwise_3x3_row_pairs(seed, mode, board):
+    """The depthwise 3x3 path of the SIMD cores (ek_dw_conv_s8 dw3_*: filter rows paired
+    for SMLAD, each channel group down all output rows): in place after a 1x1 conv (SAME,
+    stride 1) and out of place with VALID padding and a width stride of 1 or 2 (and a
+    height stride of 2, which takes the other path), heights of 1-6 (rows of zero points
+    above and below), odd widths, both fast requantization tails. == the NumPy twin."""
+    rng = np.random.default_rng(1100 + 10 * seed + ["right", "clamp"].index(mode))
+    h, w, c = int(rng.integers(1, 7)), int(rng.integers(1, 10)) | 1, 4 * int(rng.integers(1, 5))
+    b = GraphBuilder("k")
+    x = b.input("x", (1, h, w, c))
+    b.tensors[x] = Tensor(x, (1, h, w, c), "int8", None, _q(rng))
+    y = _cb_layer(b, rng, "Conv2D", "p", x, (c, 1, 1, c), mode)
+    y = _cb_layer(b, rng, "DepthwiseConv2D", "d", y, (1, 3, 3, c), mode, stride=(1, 1),
+                  pads=(*same_pads(h, 3, 1), *same_pads(w, 3, 1)), depth_multiplier=1)
+    graphs = [b.build([y])]
+    if h >= 3 and w >= 3:
+        sh, sw = [(1, 1), (1, 2), (2, 1)][seed]
+        b = GraphBuilder("k")
+        x = b.input("x", (1, h, w, c))
+        b.tensors[x] = Tensor(x, (1, h, w, c), "int8", None, _q(rng))
+        y = _cb_layer(b, rng, "DepthwiseConv2D", "d", x, (1, 3, 3, c), mode, stride=(sh, sw),
+                      pads=(0, 0, 0, 0), depth_multiplier=1)
+        graphs.append(b.build([y]))
+    for g in graphs:
+        assert {_rq_mode(g, n) for n in g.nodes} == {mode}
+        _run_both(g, rng, n=2, board=board)
+
+
 @pytest.mark.parametrize("board", ["host", "mps2-an386"])
 @pytest.mark.parametrize("seed", range(3))
 def test_avgpool_channel_fours(seed, board):
@@ -275,7 +306,9 @@ def test_codebook_conv_kernels(bits, board):
         g = _with_codebook(_quantize_graph(b, rng, outs, out_scale=2e-4 if bits == 4 else None), rng, bits)
         src = generate(g, "k").files["k.c"]
         assert ("ek_conv_1x1_cb_s8" if pointwise else "ek_conv_cb_s8") in src
-        assert "static const ek_codebook cb = {k_i" in src and f", {bits}}};" in src
+        assert "static const ek_codebook cb = {k_i" in src
+        # 4 bits: the one-lookup units table in flash when decoded more than once a call
+        assert f", {bits}, k_u" in src if bits == 4 else f", {bits}, 0}};" in src
         _run_both(g, rng, n=3, board=board)
 
 
@@ -291,7 +324,7 @@ def test_codebook_depthwise_kernel(bits, board):
         if g.tensor("w").size < (1 << (bits - 1)) + 1:      # too few weights for this many codes
             continue
         src = generate(g, "k").files["k.c"]
-        assert "ek_dw_conv_cb_s8" in src and f", {bits}}};" in src
+        assert "ek_dw_conv_cb_s8" in src and f", {bits}, 0}};" in src
         _run_both(g, rng, n=3, board=board)
 
 

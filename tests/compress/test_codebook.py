@@ -56,3 +56,16 @@ def test_codebook_of_weights_and_bytes():
     np.testing.assert_array_equal(cb.stored(), codes)
     assert Codebook((-5, 9, 100), 2).stored().tolist() == [-5, 9, 100, 0]
     assert Codebook.of(np.arange(-20, 20).astype(np.int8)) is None
+
+
+@pytest.mark.parametrize("codes", [(-90, 3), tuple(range(-8, 8)), (-128, -100, -7, 0, 1, 5, 19, 33, 64, 127)])
+def test_units_lanes(codes):
+    """units(): the one-lookup table (emitted to flash for 4 bits, ek_codebook.units):
+    entry (a | c << b) = code[a] in the low int16 lane, code[c] in the high one."""
+    cb = Codebook(codes, 1 if len(codes) == 2 else 4)
+    u = cb.units().astype(np.int64)
+    assert len(u) == 1 << (2 * cb.bits)
+    for a in range(len(codes)):
+        for c in range(len(codes)):
+            e = u[a | (c << cb.bits)]
+            assert ((((e & 0xFFFF) ^ 0x8000) - 0x8000), e >> 16) == (codes[a], codes[c])

@@ -80,26 +80,30 @@ int32_t ek_conv_1x1_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_di
  * compress/codebook.py. index: streams per channel pair (conv) / group of 4 channels
  * (depthwise) / row (FC), each starting on a byte boundary, plus 3 bytes of padding. Each
  * call expands the codes into a decode table in its scratch, and decodes each block of
- * weights once into scratch, reused by many output pixels. */
+ * weights once into scratch, reused by many output pixels. units (4 bits only, optional,
+ * NULL otherwise): the 256-word one-lookup table of 4-bit units in flash, entry (a | c << 4)
+ * = code[a] in the low int16, code[c] in the high one (Codebook.units); the conv kernels
+ * then decode a unit with one lookup instead of two (what 1-3 bit tables give from
+ * scratch; in RAM this one would take 1 KB). The code generator emits it when a layer's
+ * weights are decoded more than once a call (more output pixels than EK_CB_TILE). */
 typedef struct {
     const uint8_t *index;
     const int8_t *codes;
     int32_t bits;
+    const int32_t *units;
 } ek_codebook;
 
 /* Output pixels per tile of the codebook convolutions: each channel pair's weights are
- * decoded once per tile. 4-bit codes take two table lookups a unit (the one-lookup table
- * would take 1 KB), so their tiles are longer; their 16-word table leaves the room.
- * edgekit's code generator reads these lines (edgekit/runtime_limits.py). Even. */
+ * decoded once per tile. edgekit's code generator reads this line
+ * (edgekit/runtime_limits.py). Even. */
 #define EK_CB_TILE 8
-#define EK_CB_TILE_4BIT 10
 
 /* Scratch of the codebook kernels starts with the decode table of the layer's codes:
  * 4 * 4^bits bytes for 1-3 bits, 64 for 4 (ek_cb_decode.h). */
 
 /* ek_conv_s8 with codebook weights; k = kh * kw * cin must be a multiple of 4; any
  * shifts. Scratch: ek_conv_cb_s8_buffer_size() = the table + (2 * t + 4) * k bytes, t =
- * EK_CB_TILE (EK_CB_TILE_4BIT for 4 bits): a tile of t im2col columns as int16, one
+ * EK_CB_TILE: a tile of t im2col columns as int16, one
  * channel pair's decoded weights.
  * Twin: reference.conv2d on the decoded weights (ek_conv_cb_s8.c). */
 ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
@@ -110,7 +114,7 @@ int32_t ek_conv_cb_s8_buffer_size(const ek_dims *filter_dims, int32_t bits);
 
 /* ek_conv_1x1_s8 with codebook weights; cin must be a multiple of 4; any shifts; in place
  * when cout <= cin. Scratch: ek_conv_1x1_cb_s8_buffer_size() = the table + (2 * t + 4) *
- * cin bytes, t = EK_CB_TILE (EK_CB_TILE_4BIT for 4 bits), or the pixel count rounded up
+ * cin bytes, t = EK_CB_TILE, or the pixel count rounded up
  * to even when smaller: a tile of t pixels as int16, one channel pair's decoded weights.
  * Twin: reference.conv2d with a 1x1 filter, on the decoded weights (ek_conv_1x1_cb_s8.c). */
 ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
@@ -132,7 +136,10 @@ int32_t ek_conv_1x1_cb_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out
  * More than EK_DW_MAX_TAPS taps: out of place only.
  * Runs in place (output == input) when stride 1, dilation 1, multiplier 1 and the output
  * has the input's dims: it keeps the pad_top + 1 most recent original input rows in
- * scratch. Scratch: ek_dw_conv_s8_buffer_size() (ring, if in place, + one zero-point row). */
+ * scratch (a 3x3 filter on Cortex-M4/M7, stride 1 down the rows: its own unpacked columns,
+ * 24 * (in w + 2) bytes, instead). Scratch: ek_dw_conv_s8_buffer_size() = the ring (if in
+ * place) or, for a 3x3 filter with channels in fours, those columns, whichever is larger,
+ * + one zero-point row. */
 ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const ek_ctx *ctx,
                         const ek_dims *in_dims, const int8_t *input,
                         const ek_dims *filter_dims, const int8_t *filter, const int32_t *eff_bias,

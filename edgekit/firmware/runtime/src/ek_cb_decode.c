@@ -6,6 +6,7 @@ void ek_cb_lut_init(ek_cb_lut *l, const ek_codebook *cb, int32_t *mem) {
     l->index = cb->index;
     l->bits = b;
     l->table = mem;
+    l->units = b == 4 ? cb->units : 0;
     if (b == 4) {
         for (int32_t i = 0; i < n; i++) mem[i] = cb->codes[i];
         return;

@@ -27,11 +27,13 @@ static inline uint32_t ek_load_u32(const uint8_t *p) { uint32_t v; __builtin_mem
  * flash into the kernel's scratch when it starts (flash keeps 2^b bytes). table:
  * b <= 3: 4^b entries, entry (a | c << b) = code[a] in the low int16, code[c] in the high
  * one (one lookup per unit); b = 4: 16 entries code[i] (two lookups per unit: 256
- * entries would take 1 KB of RAM). */
+ * entries would take 1 KB of RAM). units: the codebook's 4-bit one-lookup table in flash
+ * (ek_codebook), or NULL. */
 typedef struct {
     const uint8_t *index;
     int32_t bits;
     int32_t *table;
+    const int32_t *units;
 } ek_cb_lut;
 
 /* bytes of the decode table for b-bit codes */
@@ -48,9 +50,14 @@ static inline int ek_cb_ok(const ek_codebook *cb) { return cb && cb->bits >= 1 &
 
 /* unit j of g (2b bits each, LSB first) as an int16-pair word; b is a constant in the
  * hot decoder (ek_pairs.c decode_pair), which then has no shift or mask to compute */
+static inline __attribute__((always_inline)) int32_t ek_cb_unit1(uint32_t g, const int32_t *t,
+                                                                 const int b, int j) {
+    return t[(g >> (2 * b * j)) & ((1u << (2 * b)) - 1)];   /* t: 4^b entries, one lookup */
+}
+
 static inline __attribute__((always_inline)) int32_t ek_cb_unit(uint32_t g, const int32_t *t,
                                                                 const int b, int j) {
-    if (b <= 3) return t[(g >> (2 * b * j)) & ((1u << (2 * b)) - 1)];
+    if (b <= 3) return ek_cb_unit1(g, t, b, j);
     const int32_t lo = t[(g >> (8 * j)) & 15], hi = t[(g >> (8 * j + 4)) & 15];
     return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
 }

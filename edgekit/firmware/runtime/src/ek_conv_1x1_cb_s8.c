@@ -1,7 +1,7 @@
 /* ek_conv_1x1_cb_s8: ek_conv_1x1_s8 with codebook weights (ek_codebook). Twin:
  * reference.conv2d with a 1x1 filter, on the decoded int8 weights.
  *
- * Pixels go a tile at a time (ek_cb_tile()): the tile's pixels are unpacked into scratch
+ * Pixels go a tile at a time (EK_CB_TILE): the tile's pixels are unpacked into scratch
  * (prep2, in pairs), then each channel pair's weights are decoded once and run over all
  * of them (ek_pair_tile_cb), so the inner loop is the int8 one (on Cortex-M4/M7 without
  * its SXTB16 of the weights) and decoding costs a few instructions per weight per tile.
@@ -10,17 +10,17 @@
  * Scratch: the decode table, the tile, one channel pair's decoded weights. */
 #include "ek_pairs.h"
 
-/* pixels per tile: ek_cb_tile(), or all of them (rounded up to a pair) when fewer, e.g.
+/* pixels per tile: EK_CB_TILE, or all of them (rounded up to a pair) when fewer, e.g.
  * the rows of a fully connected layer */
-static int32_t tile_pixels(const ek_dims *in, int32_t bits) {
+static int32_t tile_pixels(const ek_dims *in) {
     const int32_t pixels = in->n * in->h * in->w;
-    return EK_MIN(ek_cb_tile(bits), pixels + pixels % 2);
+    return EK_MIN(EK_CB_TILE, pixels + pixels % 2);
 }
 
 int32_t ek_conv_1x1_cb_s8_buffer_size(const ek_dims *in_dims, const ek_dims *out_dims,
                                       int32_t bits) {
     (void)out_dims;
-    return ek_cb_table_bytes(bits) + 2 * tile_pixels(in_dims, bits) * in_dims->c +
+    return ek_cb_table_bytes(bits) + 2 * tile_pixels(in_dims) * in_dims->c +
            ek_pair_cb_wbuf_bytes(in_dims->c);
 }
 
@@ -37,7 +37,7 @@ ek_status ek_conv_1x1_cb_s8(const ek_conv_params *p, const ek_quant_params *q, c
     ek_cb_lut lut;
     ek_cb_lut_init(&lut, filter, (int32_t *)ctx->buf);
     const int mode = ek_rq_mode(q->multiplier, q->shift, cout, p->act_min, p->act_max);
-    const int32_t tile = tile_pixels(in, filter->bits);
+    const int32_t tile = tile_pixels(in);
     int32_t *xt = (int32_t *)((int8_t *)ctx->buf + ek_cb_table_bytes(filter->bits));
     int32_t *wbuf = xt + tile / 2 * cin;
     for (int32_t px = 0; px < pixels; px += tile) {

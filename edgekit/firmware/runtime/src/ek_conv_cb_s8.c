@@ -1,7 +1,7 @@
 /* ek_conv_cb_s8: ek_conv_s8 with codebook weights (ek_codebook). Twin: reference.conv2d
  * on the decoded int8 weights.
  *
- * Output pixels go a tile at a time (ek_cb_tile()): their im2col columns are gathered
+ * Output pixels go a tile at a time (EK_CB_TILE): their im2col columns are gathered
  * (ek_gather, as in ek_conv_s8) two at a time and unpacked into scratch (prep2), then
  * each channel pair's weights are decoded once and run over the whole tile
  * (ek_pair_tile_cb, see ek_pairs.h). k = kh * kw * cin must be a multiple of 4.
@@ -13,7 +13,7 @@
 
 int32_t ek_conv_cb_s8_buffer_size(const ek_dims *filter_dims, int32_t bits) {
     const int32_t k = filter_dims->h * filter_dims->w * filter_dims->c;
-    return ek_cb_table_bytes(bits) + 2 * ek_cb_tile(bits) * k + ek_pair_cb_wbuf_bytes(k);
+    return ek_cb_table_bytes(bits) + 2 * EK_CB_TILE * k + ek_pair_cb_wbuf_bytes(k);
 }
 
 /* output pixels px .. px + n - 1 into the tile xt, in pairs (col: two columns) */
@@ -41,7 +41,7 @@ ek_status ek_conv_cb_s8(const ek_conv_params *p, const ek_quant_params *q, const
     ek_cb_lut lut;
     ek_cb_lut_init(&lut, filter, (int32_t *)ctx->buf);
     const int mode = ek_rq_mode(q->multiplier, q->shift, cout, p->act_min, p->act_max);
-    const int32_t tile = ek_cb_tile(filter->bits);
+    const int32_t tile = EK_CB_TILE;
     int32_t *xt = (int32_t *)((int8_t *)ctx->buf + ek_cb_table_bytes(filter->bits));
     int32_t *wbuf = xt + tile / 2 * k;
     int8_t *col = (int8_t *)wbuf;   /* 2k bytes of wbuf's 4k, free until decoding */

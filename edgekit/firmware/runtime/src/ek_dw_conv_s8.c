@@ -6,9 +6,9 @@
  * w * (zp + off) = 0, so with the offset folded into eff_bias = bias + off * sum(w) every
  * tap is a plain multiply-accumulate. Channels go four at a time on Cortex-M4/M7: SXTB16
  * splits a word of four channels into two int16 pairs and SMLABB/SMLATT accumulate each
- * lane into its own channel (depthwise has no reduction over channels for SMLAD). With a
- * 3x3 filter two horizontally adjacent pixels go together (pixel9x2), each weight word
- * unpacked once for both; a narrower activation range is clamped after the fact.
+ * lane into its own channel. 3x3 filters (stride 1 down the rows) take another path
+ * there, dw3_image below: SMLAD over pairs of filter rows, one channel group down all
+ * output rows; a narrower activation range is clamped after the fact.
  *
  * In place (output == input): allowed for stride 1, dilation 1, M = 1 and output dims ==
  * input dims (TF 'SAME'). Output row y needs input rows y - pad_top .. y - pad_top + kh - 1;
@@ -20,10 +20,18 @@
 #include "ek_copy.h"
 #include "ek_dsp.h"
 
+
+/* bytes of the 3x3 path's columns (cols3): in->w + 2 columns of 6 words */
+static int32_t cols3_bytes(const ek_dims *in, const ek_dims *fd) {
+    return fd->h == 3 && fd->w == 3 && in->c % 4 == 0 ? 24 * (in->w + 2) : 0;
+}
+
+/* the ring of saved rows (in place) or the 3x3 path's columns, whichever is larger (a
+ * call uses one of them); then the zero-point row */
 int32_t ek_dw_conv_s8_buffer_size(const ek_conv_params *p, const ek_dims *in,
                                   const ek_dims *fd, int in_place) {
-    (void)fd;
-    return (in_place ? (p->pad_top + 1) * in->w * in->c : 0) + in->c;
+    const int32_t ring = in_place ? (p->pad_top + 1) * in->w * in->c : 0, cols = cols3_bytes(in, fd);
+    return (ring > cols ? ring : cols) + in->c;
 }
 
 static int in_place_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims *out) {
@@ -37,7 +45,7 @@ static inline int grouped(int32_t mult, int32_t cout, int32_t n_taps) {
 }
 
 /* one tap of channels c..c+3: x at offset c of the tap's row, w the group's 4 weights
- * for it. On Cortex-M4/M7 in assembly, as EK_DW_TAP2, so GCC's scheduling cannot spill
+ * for it. On Cortex-M4/M7 in assembly, so GCC's scheduling cannot spill
  * the accumulators: 11 instructions for 4 MACs. */
 #if defined(__ARM_FEATURE_DSP)
 #define EK_DW_TAP(row, c, wp)                                                     \
@@ -101,79 +109,139 @@ pixel4(const int8_t *const *taps, const int32_t n_taps, const int8_t *filter,
 }
 
 #if defined(__ARM_FEATURE_DSP)
-/* One tap of channels c..c+3 for two output pixels whose tap pointers are p0 and p1 (on
- * the stack): the weight word (wg, advanced) is unpacked once for both; 19 instructions
- * for 8 MACs where two single-pixel taps take 22. Written in assembly so the eight
- * accumulators, the two unpacked weights and the two unpacked inputs stay in registers
- * (GCC's allocation spills them). */
-#define EK_DW_TAP2(t)                                                             \
-    __asm("ldr %[we], [%[wg]], #4\n\t"                                            \
-          "ldr %[xe], %[p0]\n\t"                                                  \
-          "ldr %[xe], [%[xe], %[c]]\n\t"                                          \
-          "sxtb16 %[wo], %[we], ror #8\n\t"                                       \
-          "sxtb16 %[we], %[we]\n\t"                                               \
-          "sxtb16 %[xo], %[xe], ror #8\n\t"                                       \
-          "sxtb16 %[xe], %[xe]\n\t"                                               \
-          "smlabb %[a0], %[xe], %[we], %[a0]\n\t"                                 \
-          "smlatt %[a2], %[xe], %[we], %[a2]\n\t"                                 \
-          "smlabb %[a1], %[xo], %[wo], %[a1]\n\t"                                 \
-          "smlatt %[a3], %[xo], %[wo], %[a3]\n\t"                                 \
-          "ldr %[xe], %[p1]\n\t"                                                  \
-          "ldr %[xe], [%[xe], %[c]]\n\t"                                          \
-          "sxtb16 %[xo], %[xe], ror #8\n\t"                                       \
-          "sxtb16 %[xe], %[xe]\n\t"                                               \
-          "smlabb %[b0], %[xe], %[we], %[b0]\n\t"                                 \
-          "smlatt %[b2], %[xe], %[we], %[b2]\n\t"                                 \
-          "smlabb %[b1], %[xo], %[wo], %[b1]\n\t"                                 \
-          "smlatt %[b3], %[xo], %[wo], %[b3]\n\t"                                 \
-          : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3),           \
-            [b0] "+r"(b0), [b1] "+r"(b1), [b2] "+r"(b2), [b3] "+r"(b3),           \
-            [wg] "+r"(wg), [we] "=&r"(we), [wo] "=&r"(wo), [xe] "=&r"(xe),         \
-            [xo] "=&r"(xo)                                                        \
-          : [c] "r"(c), [p0] "m"(t0[t]), [p1] "m"(t1[t]), "m"(*(const int32_t(*)[9])wg))
-#define EK_DW_PAIRS 1
-#else
-/* plain C: each weight byte loaded once for both pixels; not used (EK_DW_PAIRS 0): on
- * the Cortex-M3 the eight accumulators spill and two single pixels are cheaper */
-#define EK_DW_PAIRS 0
-#define EK_DW_TAP2(t)                                                             \
-    do {                                                                         \
-        const int8_t *x_ = t0[t] + c, *z_ = t1[t] + c;                            \
-        const int32_t w0 = wg[0], w1 = wg[1], w2 = wg[2], w3 = wg[3];             \
-        a0 += x_[0] * w0; a1 += x_[1] * w1; a2 += x_[2] * w2; a3 += x_[3] * w3;   \
-        b0 += z_[0] * w0; b1 += z_[1] * w1; b2 += z_[2] * w2; b3 += z_[3] * w3;   \
-        wg += 4;                                                                  \
-    } while (0)
-#endif
+/* ---- 3x3, stride 1 down the rows: SMLAD over pairs of filter rows ---------------------
+ * Depthwise has no reduction over channels, but a 3x3 filter has one over its rows: for
+ * each channel, taps (0, fx) and (1, fx) go into one SMLAD when the input of rows r0, r1
+ * sits as an int16 pair (r0, r1) and so do the weights; row 2 goes in SMLABB / SMLATT.
+ * One channel group (4 channels) at a time, down all output rows: per input column the
+ * group's three rows are kept unpacked (cols3, 6 words: X0..X3 = channel k's (r0, r1),
+ * Y0 = row 2's (c0, c2), Y1 = (c1, c3)), and moving one output row down only shifts them
+ * by a row (dw3_roll) and unpacks the new third row. Per pixel and group, a column costs
+ * one LDM, four LDRD, 4 SMLAD and 4 SMLABB / SMLATT: 13 instructions for 12 MACs (the
+ * pixel pairs of the grouped path: 28.5). The group's weights, in the same form, and its
+ * requantization constants are set up once per call. In place it needs no ring: a group's
+ * rows above the current one only live on in its columns, and the rows it reads are below
+ * every output row written. Columns 0 and in->w + 1 are padding (zero points). */
+typedef struct {
+    int32_t w[18];                 /* per fx: W0..W3 (channel k: taps (0,fx), (1,fx)), V0, V1 */
+    int32_t b[4], m2[4], em1[4];   /* eff_bias, M << 1, -shift - 1 of the group's channels */
+} dw3_group;
 
-/* all channels of two output pixels (3x3 tap tables t0, t1), grouped layout, right
- * shifts, no clamp (the caller clamps after), to y0 and y1 */
-static void pixel9x2(const int8_t *const *t0, const int8_t *const *t1, const int8_t *wg,
-                     const int32_t *eb, const int32_t *qm, const int8_t *qs, int32_t cout,
-                     int32_t off2p1, int8_t *y0, int8_t *y1) {
-    for (int32_t c = 0; c < cout; c += 4) {
-        int32_t a0 = eb[c], a1 = eb[c + 1], a2 = eb[c + 2], a3 = eb[c + 3];
-        int32_t b0 = a0, b1 = a1, b2 = a2, b3 = a3;
-#if defined(__ARM_FEATURE_DSP)
-        int32_t we, wo, xe, xo;
-#endif
-        EK_DW_TAP2(0); EK_DW_TAP2(1); EK_DW_TAP2(2); EK_DW_TAP2(3); EK_DW_TAP2(4);
-        EK_DW_TAP2(5); EK_DW_TAP2(6); EK_DW_TAP2(7); EK_DW_TAP2(8);
-        /* written out: the accumulators stay in registers */
-        int32_t m = qm[c], e = ~qs[c];
-        y0[c] = ek_finish_r(a0, m, e, off2p1, 0, 0, 0);
-        y1[c] = ek_finish_r(b0, m, e, off2p1, 0, 0, 0);
-        m = qm[c + 1], e = ~qs[c + 1];
-        y0[c + 1] = ek_finish_r(a1, m, e, off2p1, 0, 0, 0);
-        y1[c + 1] = ek_finish_r(b1, m, e, off2p1, 0, 0, 0);
-        m = qm[c + 2], e = ~qs[c + 2];
-        y0[c + 2] = ek_finish_r(a2, m, e, off2p1, 0, 0, 0);
-        y1[c + 2] = ek_finish_r(b2, m, e, off2p1, 0, 0, 0);
-        m = qm[c + 3], e = ~qs[c + 3];
-        y0[c + 3] = ek_finish_r(a3, m, e, off2p1, 0, 0, 0);
-        y1[c + 3] = ek_finish_r(b3, m, e, off2p1, 0, 0, 0);
+/* (lo of a, lo of b) and (hi of a, hi of b): int16 lanes */
+static inline int32_t pk_lo(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a & 0xFFFFu) | ((uint32_t)b << 16)); }
+static inline int32_t pk_hi(int32_t a, int32_t b) { return (int32_t)(((uint32_t)a >> 16) | ((uint32_t)b & 0xFFFF0000u)); }
+
+/* the 6 words of one column (or of one fx of the weights) from the three rows' words of
+ * channels c..c+3 */
+static inline void dw3_column(int32_t a, int32_t b, int32_t e, int32_t *col) {
+    const int32_t ae = ek_sxtb16(a), ao = ek_sxtb16_ror8(a), be = ek_sxtb16(b), bo = ek_sxtb16_ror8(b);
+    col[0] = pk_lo(ae, be); col[1] = pk_lo(ao, bo);
+    col[2] = pk_hi(ae, be); col[3] = pk_hi(ao, bo);
+    col[4] = ek_sxtb16(e); col[5] = ek_sxtb16_ror8(e);
+}
+
+/* one row down: rows (r1, r2) become (r0, r1), e (the new row 2's word) row 2 */
+static inline void dw3_roll(int32_t e, int32_t *col) {
+    const int32_t y0 = col[4], y1 = col[5];
+    col[0] = pk_lo((int32_t)((uint32_t)col[0] >> 16), y0);
+    col[1] = pk_lo((int32_t)((uint32_t)col[1] >> 16), y1);
+    col[2] = pk_hi(col[2], y0);
+    col[3] = pk_hi(col[3], y1);
+    col[4] = ek_sxtb16(e); col[5] = ek_sxtb16_ror8(e);
+}
+
+static void dw3_setup(const int8_t *wg, const int32_t *eb, const int32_t *qm, const int8_t *qs,
+                      dw3_group *g) {
+    for (int32_t fx = 0; fx < 3; fx++)
+        dw3_column(ek_load32(wg + 4 * fx), ek_load32(wg + 4 * (3 + fx)), ek_load32(wg + 4 * (6 + fx)),
+                   g->w + 6 * fx);
+    for (int32_t k = 0; k < 4; k++) {
+        g->b[k] = eb[k];
+        g->m2[k] = (int32_t)((uint32_t)qm[k] << 1);
+        g->em1[k] = ~qs[k];
     }
 }
+
+/* one column of one pixel: X by LDM into r8-r11 (an LDM list must ascend: fixed
+ * registers, clobbered), the weights by LDRD; x and w advance by the loads */
+#define EK_DW3_COL                                                               \
+    "ldm %[x]!, {r8, r9, r10, r11}\n\t"                                         \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlad %[a0], r8, %[wa], %[a0]\n\t"                                          \
+    "smlad %[a1], r9, %[wb], %[a1]\n\t"                                          \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlad %[a2], r10, %[wa], %[a2]\n\t"                                         \
+    "smlad %[a3], r11, %[wb], %[a3]\n\t"                                         \
+    "ldrd r8, r9, [%[x]], #8\n\t"                                                \
+    "ldrd %[wa], %[wb], [%[w]], #8\n\t"                                          \
+    "smlabb %[a0], r8, %[wa], %[a0]\n\t"                                         \
+    "smlatt %[a2], r8, %[wa], %[a2]\n\t"                                         \
+    "smlabb %[a1], r9, %[wb], %[a1]\n\t"                                         \
+    "smlatt %[a3], r9, %[wb], %[a3]\n\t"
+
+/* channels c..c+3 of one output pixel whose first column is x, to y (no clamp) */
+static inline __attribute__((always_inline)) void
+dw3_pixel(const int32_t *x, const dw3_group *g, int32_t off2p1, int8_t *y) {
+    int32_t a0 = g->b[0], a1 = g->b[1], a2 = g->b[2], a3 = g->b[3], wa, wb;
+    const int32_t *w = g->w;
+    __asm(EK_DW3_COL EK_DW3_COL EK_DW3_COL
+          : [x] "+r"(x), [w] "+r"(w), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+            [a3] "+r"(a3), [wa] "=&r"(wa), [wb] "=&r"(wb)
+          :
+          : "r8", "r9", "r10", "r11", "memory");
+    y[0] = (int8_t)ek_finish_r2(a0, g->m2[0], g->em1[0], off2p1);
+    y[1] = (int8_t)ek_finish_r2(a1, g->m2[1], g->em1[1], off2p1);
+    y[2] = (int8_t)ek_finish_r2(a2, g->m2[2], g->em1[2], off2p1);
+    y[3] = (int8_t)ek_finish_r2(a3, g->m2[3], g->em1[3], off2p1);
+}
+
+/* 1 when the 3x3 path applies (besides the grouped layout and right shifts): stride 1
+ * and no dilation down the rows, and every pixel's columns within the in->w + 2 kept */
+static int dw3_ok(const ek_conv_params *p, const ek_dims *in, const ek_dims *fd, const ek_dims *out) {
+    return fd->h == 3 && fd->w == 3 && p->stride_h == 1 && p->dilation_h == 1 &&
+           p->dilation_w == 1 && p->pad_left <= 1 &&
+           (out->w - 1) * p->stride_w - p->pad_left + 3 <= in->w + 1;
+}
+
+/* word of channels c..c+3 at input row iy (outside: the zero points zp4), column ix of
+ * row pointer r = x + iy * row + c */
+static inline int32_t dw3_word(const int8_t *r, int valid, int32_t zp4) { return valid ? ek_load32(r) : zp4; }
+
+/* one image: every group down every output row (cols: in->w + 2 columns) */
+static void dw3_image(const ek_conv_params *p, const ek_dims *in, const int8_t *x,
+                      const int8_t *filter, const int32_t *eb, const ek_quant_params *q,
+                      const ek_dims *out, int8_t *y, int32_t *cols) {
+    const int32_t cin = in->c, row = in->w * cin, off2p1 = 2 * p->output_offset + 1;
+    const int32_t zp4 = (int32_t)(0x01010101u * (uint8_t)(-p->input_offset));
+    const int32_t step = 6 * p->stride_w;
+    for (int32_t k = 0; k < 6; k++) cols[k] = cols[6 * (in->w + 1) + k] = ek_sxtb16(zp4);
+    for (int32_t c = 0; c < cin; c += 4, filter += 36) {
+        dw3_group g;
+        dw3_setup(filter, eb + c, q->multiplier + c, q->shift + c, &g);
+        for (int32_t oy = 0; oy < out->h; oy++) {
+            const int32_t iy = oy - p->pad_top;   /* the first of the three input rows */
+            if (oy == 0) {
+                for (int32_t ix = 0; ix < in->w; ix++) {
+                    const int8_t *r = x + (int64_t)iy * row + ix * cin + c;
+                    dw3_column(dw3_word(r, (uint32_t)iy < (uint32_t)in->h, zp4),
+                               dw3_word(r + row, (uint32_t)(iy + 1) < (uint32_t)in->h, zp4),
+                               dw3_word(r + 2 * row, (uint32_t)(iy + 2) < (uint32_t)in->h, zp4),
+                               cols + 6 * (ix + 1));
+                }
+            } else {
+                const int valid = (uint32_t)(iy + 2) < (uint32_t)in->h;
+                const int8_t *r = x + (int64_t)(iy + 2) * row + c;
+                for (int32_t ix = 0; ix < in->w; ix++, r += cin)
+                    dw3_roll(dw3_word(r, valid, zp4), cols + 6 * (ix + 1));
+            }
+            const int32_t *xp = cols + 6 * (1 - p->pad_left);
+            int8_t *yp = y + (int64_t)oy * out->w * cin + c;
+            for (int32_t ox = 0; ox < out->w; ox++, xp += step, yp += cin)
+                dw3_pixel(xp, &g, off2p1, yp);
+        }
+    }
+}
+#endif
 
 /* any layout, any shifts: channel by channel */
 static void pixel_generic(const int8_t *const *taps, int32_t n_taps, const int8_t *filter,
@@ -262,9 +330,9 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
         return EK_ARG_ERROR;
     const int32_t ring = p->pad_top + 1;
     int8_t *saved = (int8_t *)ctx->buf;
-    int8_t *zp_row = saved + (in_place ? ring * row : 0);
+    int8_t *zp_row = saved + ek_dw_conv_s8_buffer_size(p, in, fd, in_place) - cin;
     ek_fill(zp_row, (int8_t)(-p->input_offset), cin);
-    const int8_t *taps[EK_DW_MAX_TAPS], *taps1[EK_DW_MAX_TAPS];
+    const int8_t *taps[EK_DW_MAX_TAPS];
     /* locals: int8 stores may alias anything, so fields read through p/q would be
      * reloaded after every output byte */
     const int32_t *const qm = q->multiplier;
@@ -273,8 +341,17 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
     const int32_t n_taps = kh * kw;
     const int group = grouped(mult, cout, n_taps);
     const int mode = ek_rq_mode(qm, qs, cout, lo, hi);
-    const int fast = group && mode != EK_RQ_ANY;
     const int32_t off2p1 = 2 * out_off + 1;
+#if defined(__ARM_FEATURE_DSP)
+    if (group && mode != EK_RQ_ANY && dw3_ok(p, in, fd, out)) {
+        for (int32_t b = 0; b < in->n; b++)
+            dw3_image(p, in, input + (int64_t)b * in->h * row, filter, eb, q, out,
+                      output + (int64_t)b * out->h * out->w * cout, (int32_t *)ctx->buf);
+        /* the activation range, when narrower than int8: after the fact */
+        if (mode == EK_RQ_RIGHT_CLAMP) ek_clamp_s8(output, in->n * out->h * out->w * cout, lo, hi);
+        return EK_OK;
+    }
+#endif
     for (int32_t b = 0; b < in->n; b++) {
         const int8_t *x = input + (int64_t)b * in->h * row;
         int8_t *y = output + (int64_t)b * out->h * out->w * cout;
@@ -286,21 +363,14 @@ ek_status ek_dw_conv_s8(const ek_conv_params *p, const ek_quant_params *q, const
                 tap_table(rows, kh, kw, ox * p->stride_w - p->pad_left, p->dilation_w, in->w, cin,
                           zp_row, taps);
                 int8_t *yp = y + ((int64_t)oy * out->w + ox) * cout;
-                if (EK_DW_PAIRS && fast && n_taps == 9 && ox + 1 < out->w) {
-                    /* two pixels: each weight word unpacked once for both */
-                    tap_table(rows, kh, kw, (ox + 1) * p->stride_w - p->pad_left, p->dilation_w,
-                              in->w, cin, zp_row, taps1);
-                    pixel9x2(taps, taps1, filter, eb, qm, qs, cout, off2p1, yp, yp + cout);
-                    if (mode == EK_RQ_RIGHT_CLAMP) ek_clamp_s8(yp, 2 * cout, lo, hi);
-                    ox++;
-                    continue;
-                }
                 if (!group || mode == EK_RQ_ANY)
                     pixel_generic(taps, n_taps, filter, eb, q, p, cout, mult, group, yp);
+#if !defined(__ARM_FEATURE_DSP)   /* there the 3x3 filters mostly take dw3_image */
                 else if (n_taps == 9 && mode == EK_RQ_RIGHT)   /* 3x3: taps unrolled */
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 0, yp);
                 else if (n_taps == 9)
                     pixel4(taps, 9, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
+#endif
                 else
                     pixel4(taps, n_taps, filter, eb, qm, qs, cout, off2p1, lo, hi, 1, yp);
             }

@@ -80,6 +80,22 @@ static inline int32_t ek_ssat8_asr1(int32_t v) {
 #endif
 }
 
+#if defined(__ARM_FEATURE_DSP)
+/* y of ek_finish_r from M2 = M << 1 (mod 2^32), by SMMLAR */
+static inline int32_t ek_srdhm_m2(int32_t acc, int32_t m2) {
+    int32_t y;
+    __asm("smmlar %0, %1, %2, %1" : "=r"(y) : "r"(acc), "r"(m2));
+    return y;
+}
+
+/* ek_finish_r, no clamp, with the channel's M2 = M << 1 and em1 precomputed */
+static inline int32_t ek_finish_r2(int32_t acc, int32_t m2, int32_t em1, int32_t off2p1) {
+    int32_t y = ek_srdhm_m2(acc, m2);
+    y -= (int32_t)((uint32_t)y >> 31);
+    return ek_ssat8_asr1((y >> em1) + off2p1);
+}
+#endif
+
 static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t off2p1,
                                  int32_t lo, int32_t hi, const int clamp) {
 #if defined(__ARM_FEATURE_DSP)
@@ -87,8 +103,7 @@ static inline int8_t ek_finish_r(int32_t acc, int32_t m, int32_t em1, int32_t of
      * rounded high word of acc * 2^32 + acc * M2 + 2^31 = 2 acc M + 2^31 (exact in 64
      * bits), is y: one instruction where the 64-bit multiply-accumulate and its
      * recombination take five. M2 is shared by every output of a channel. */
-    int32_t y;
-    __asm("smmlar %0, %1, %2, %1" : "=r"(y) : "r"(acc), "r"((int32_t)((uint32_t)m << 1)));
+    int32_t y = ek_srdhm_m2(acc, (int32_t)((uint32_t)m << 1));
 #else
     int32_t y = (int32_t)(((int64_t)acc * m + (1ll << 30)) >> 31);
 #endif

@@ -266,56 +266,68 @@ void ek_pair_outputs(const int32_t *xb, const int8_t *filter, const int32_t *eb,
 #define EK_CB_W16 0   /* decoded: the int8 pair layout (ek_pairs.h), for the int8 loop */
 #endif
 
+/* unit j of group g: through the one-lookup table t when `one` (1-3 bits, or the 4-bit
+ * units in flash), else ek_cb_unit's two lookups for 4 bits; both constants */
+#define EK_UNIT(j) (one ? ek_cb_unit1(g, t, b, j) : ek_cb_unit(g, t, b, j))
+
 /* the units of one group g of a channel pair into w, in the form dot2x2_cb reads; an
  * odd last row (pair 0) as a pair whose second row is zero, so one block loop serves
  * both; w past them */
 static inline __attribute__((always_inline)) int32_t *
-decode_group(uint32_t g, const int32_t *t, const int b, const int pair, int32_t *w) {
+decode_group(uint32_t g, const int32_t *t, const int b, const int pair, const int one, int32_t *w) {
 #if EK_CB_W16
     /* two STRD with writeback: GCC stores word by word and steps the pointer apart */
-    int32_t u0 = ek_cb_unit(g, t, b, 0), u1 = ek_cb_unit(g, t, b, 1);
+    int32_t u0 = EK_UNIT(0), u1 = EK_UNIT(1);
     __asm volatile("strd %1, %2, [%0], #8" : "+r"(w) : "r"(u0), "r"(u1) : "memory");
-    u0 = pair ? ek_cb_unit(g, t, b, 2) : 0;
-    u1 = pair ? ek_cb_unit(g, t, b, 3) : 0;
+    u0 = pair ? EK_UNIT(2) : 0;
+    u1 = pair ? EK_UNIT(3) : 0;
     __asm volatile("strd %1, %2, [%0], #8" : "+r"(w) : "r"(u0), "r"(u1) : "memory");
     return w;
 #else
-    w[0] = ek_cb_s8x4(ek_cb_unit(g, t, b, 0), ek_cb_unit(g, t, b, 1));
-    w[1] = pair ? ek_cb_s8x4(ek_cb_unit(g, t, b, 2), ek_cb_unit(g, t, b, 3)) : 0;
+    w[0] = ek_cb_s8x4(EK_UNIT(0), EK_UNIT(1));
+    w[1] = pair ? ek_cb_s8x4(EK_UNIT(2), EK_UNIT(3)) : 0;
     return w + 2;
 #endif
 }
+#undef EK_UNIT
 
 /* the rows of a channel pair (pair: b bytes a group) or of the odd last row (4b bits a
  * group) from stream s into w */
 static inline __attribute__((always_inline)) void
 decode_rows(const uint8_t *s, const int32_t *t, const int b, int32_t k, const int pair,
-            int32_t *w) {
+            const int one, int32_t *w) {
 #define EK_DECODE_AT(i)                                                          \
     (w = decode_group(pair ? ek_load_u32(s + (i) * b) : ek_cb_bits_at(s, (uint32_t)(i) * 4 * b), \
-                      t, b, pair, w))
-    /* four groups per iteration: the loop test is a quarter of an instruction per group */
-    int32_t i = 0;
-    for (; i + 4 <= k / 4; i += 4) {
-        EK_DECODE_AT(i); EK_DECODE_AT(i + 1); EK_DECODE_AT(i + 2); EK_DECODE_AT(i + 3);
-    }
-    for (; i < k / 4; i++) EK_DECODE_AT(i);
+                      t, b, pair, one, w))
+    /* one group per iteration: unrolling would save about two instructions a group (of
+     * 11 for 1-3 bit codes, once per tile) for several hundred bytes of flash per width */
+    for (int32_t i = 0; i < k / 4; i++) EK_DECODE_AT(i);
 #undef EK_DECODE_AT
 }
 
-/* a channel pair: the hot decoder, one copy per bit width (shifts and masks folded) */
-static void decode_pair(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
-    switch (l->bits) {
-    case 1: decode_rows(s, l->table, 1, k, 1, w); break;
-    case 2: decode_rows(s, l->table, 2, k, 1, w); break;
-    case 3: decode_rows(s, l->table, 3, k, 1, w); break;
-    default: decode_rows(s, l->table, 4, k, 1, w); break;
-    }
+/* 4-bit codes without the units table (layers decoded once a call, e.g. a fully
+ * connected one): two lookups a unit, optimized for size but with the width folded */
+static EK_COLD void decode_pair4(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
+    decode_rows(s, l->table, 4, k, 1, 0, w);
 }
 
-/* the odd last row, once per tile: one copy for every width */
+/* the odd last row, once per tile: one copy for every width, optimized for size */
 static EK_COLD void decode_row(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
-    decode_rows(s, l->table, l->bits, k, 0, w);
+    decode_rows(s, l->table, l->bits, k, 0, 0, w);
+}
+
+/* a channel pair: the hot decoder, one copy per bit width (shifts and masks folded), one
+ * lookup a unit */
+static void decode_pair(const ek_cb_lut *l, const uint8_t *s, int32_t k, int32_t *w) {
+    switch (l->bits) {
+    case 1: decode_rows(s, l->table, 1, k, 1, 1, w); break;
+    case 2: decode_rows(s, l->table, 2, k, 1, 1, w); break;
+    case 3: decode_rows(s, l->table, 3, k, 1, 1, w); break;
+    default:
+        if (l->units) decode_rows(s, l->units, 4, k, 1, 1, w);
+        else decode_pair4(l, s, k, w);
+        break;
+    }
 }
 
 /* ek_finish out of line: layers with left shifts are rare, so their copy of the tile

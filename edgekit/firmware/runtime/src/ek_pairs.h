@@ -107,9 +107,9 @@ void ek_quad_outputs(const int8_t *x4, const int8_t *filter, const int32_t *eb,
                      int32_t k, int32_t cout, int8_t *y);
 #endif
 
-/* Codebook weights (ek_cb_lut), a tile of up to ek_cb_tile() vectors at a time: each
+/* Codebook weights (ek_cb_lut), a tile of up to EK_CB_TILE vectors at a time: each
  * channel pair's weights are decoded once into wbuf (ek_pair_cb_wbuf_bytes(k)) and then
- * reused by every pair of vectors of the tile, so the decoding costs 2 / ek_cb_tile()
+ * reused by every pair of vectors of the tile, so the decoding costs 2 / EK_CB_TILE
  * of what decoding in the inner loop would. On Cortex-M4/M7 the weights are decoded to
  * int16 pairs, which the block loop feeds straight to SMLAD (no SXTB16); elsewhere to
  * the int8 pair layout, which runs the int8 block loop. xt: the tile's vector pairs,
@@ -122,8 +122,5 @@ void ek_pair_tile_cb(const int32_t *xt, int32_t n, const ek_cb_lut *w, int32_t *
 
 /* bytes of wbuf for rows of k values: one channel pair as int16 (Cortex-M4/M7 form) */
 static inline int32_t ek_pair_cb_wbuf_bytes(int32_t k) { return 4 * k; }
-
-/* output pixels per tile for b-bit codes (ek_nn.h) */
-static inline int32_t ek_cb_tile(int32_t bits) { return bits == 4 ? EK_CB_TILE_4BIT : EK_CB_TILE; }
 
 #endif /* EK_PAIRS_H */
