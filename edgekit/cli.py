@@ -225,7 +225,8 @@ def _parser() -> argparse.ArgumentParser:
                        "where it came from: --features FILE, MODEL's <stem>.features.toml, the model's own "
                        "graph (a TF1 .pb's AudioSpectrogram + Mfcc), or the default (the sample's MFCC). "
                        "Kinds: mfcc, microfrontend (TFLM micro_speech; see samples/micro_speech.features.toml), "
-                       "tf1-mfcc (TF's AudioSpectrogram + Mfcc ops).")
+                       "tf1-mfcc (TF's AudioSpectrogram + Mfcc ops), logmel (librosa's melspectrogram, "
+                       "center=False, and a log; PyTorch models trained on librosa features).")
     s.add_argument("model", help="model file (its path finds <stem>.features.toml; a .pb is read for its front end)")
     s.add_argument("--features", metavar="FILE", help="a features .toml file")
     s.add_argument("--json", action="store_true", help="print the spec as JSON on stdout")
@@ -507,6 +508,10 @@ def cmd_features(args) -> int:
     from edgekit.audio.features import resolve_spec
 
     spec, source = resolve_spec(args.model, args.features)
+    if os.path.isfile(args.model):          # a model that cannot take these features is refused here too
+        from edgekit.deploy.checks import check_input_shape
+        from edgekit.importers import load_model
+        check_input_shape(load_model(args.model), spec)
     out = {"source": source, **spec.describe()}
     if args.json:
         print(json.dumps(out, indent=2))

@@ -316,8 +316,9 @@ def run_deploy(model: str, board_name: str, out_dir: str, wavs: list[str], *, cc
         from edgekit.compress import deploy_config
 
         sx = synthesize(graph, synth_cfg).x
-        if spec.kind == "tf1-mfcc":                  # the front end's floor (tf1_mfcc.floor_features)
-            from edgekit.audio.tf1_mfcc import floor_features
+        if spec.kind in ("tf1-mfcc", "logmel"):      # the front end's floor (tf1_mfcc / logmel.floor_features)
+            from edgekit.audio import logmel, tf1_mfcc
+            floor_features = (tf1_mfcc if spec.kind == "tf1-mfcc" else logmel).floor_features
             shape = graph.tensor(graph.inputs[0]).shape[1:]
             sx = np.concatenate([sx, floor_features(spec).reshape(1, *shape).astype(np.float32)])
         qgraph, gen, summary["compression"], report = fit_and_compress(graph, ccfg or deploy_config(), sx,

@@ -13,6 +13,13 @@ or the default (the `mfcc` front end of the shipped kws_ref_model). Kinds:
 - `microfrontend`: TFLM micro_speech's integer front end (edgekit/audio/microfrontend.py:
   filter bank, noise reduction, PCAN, log; int8 output, the model's input as is);
   firmware front end available (edgekit/firmware/frontend, -DEK_FE_MICRO, bit-exact).
+- `logmel`: log-mel filter-bank energies as librosa computes them (edgekit/audio/logmel.py:
+  samples / 32768, STFT with center=False (the window zero-padded to `fft`, frames of `fft`
+  samples), power or magnitude, HTK or Slaney mel filters with or without Slaney's area
+  norm, ln / log10 / 10 log10 / 20 log10 of max(x + log_offset, log_floor), optional per-bin
+  mean/std normalisation); PyTorch models trained on librosa features; float features
+  quantized with the model's input scale; firmware front end available (-DEK_FE_LOGMEL,
+  float, at 16 kHz; soft float on a core without FPU).
 
 Every impossible value is refused with one line naming the field (FeatureSpecError).
 """
@@ -25,8 +32,8 @@ from dataclasses import dataclass
 
 from edgekit.errors import InputError
 
-KINDS = ("mfcc", "microfrontend", "tf1-mfcc")
-FIRMWARE_KINDS = ("mfcc", "microfrontend", "tf1-mfcc")   # the kinds `edgekit deploy` has a C front end for
+KINDS = ("mfcc", "microfrontend", "tf1-mfcc", "logmel")
+FIRMWARE_KINDS = ("mfcc", "microfrontend", "tf1-mfcc", "logmel")   # the kinds `edgekit deploy` has a C front end for
 
 
 class FeatureSpecError(InputError):
@@ -46,7 +53,18 @@ class FeatureSpec:
     upper_hz: float = 4000.0
     coefficients: int = 10             # mfcc, tf1-mfcc: DCT outputs kept; microfrontend: unused
     output_dtype: str = "int8"
-    magnitude_squared: bool = True     # tf1-mfcc only: AudioSpectrogram's magnitude_squared
+    magnitude_squared: bool = True     # tf1-mfcc: AudioSpectrogram's; logmel: power (librosa power=2) or |X|
+    # logmel only (librosa.feature.melspectrogram with center=False, then a log)
+    window_fn: str = "hann"            # "hann" (periodic: librosa's and torch's) or "hann-symmetric"
+    mel_scale: str = "slaney"          # "slaney" (librosa's default) or "htk"
+    mel_norm: str = "slaney"           # "slaney" (each filter's area 1: librosa's default) or "none"
+    log: str = "db10"                  # "ln", "log10", "db10" (10 log10: power_to_db), "db20" (20 log10)
+    log_offset: float = 0.0            # log(x + log_offset) ...
+    log_floor: float = 1e-10           # ... and max(., log_floor) (power_to_db's amin; top_db must be None)
+    center: bool = False               # librosa / torchaudio center=True pads the clip: not streamable
+    normalize: str = "none"            # "none" or "per-bin": (x - mean[bin]) / std[bin]
+    mean: tuple = ()                   # per-bin, `channels` values (normalize = "per-bin")
+    std: tuple = ()
     # microfrontend only (defaults: TFLM micro_speech)
     window_bits: int = 12              # Hann window in Q12
     noise_smoothing_bits: int = 10
@@ -72,12 +90,18 @@ class FeatureSpec:
         return round(self.sample_rate * self.clip_ms / 1000)
 
     @property
+    def frame_length(self) -> int:
+        """Samples per frame: librosa's STFT frames are `fft` long (the window zero-padded in
+        the middle); the other kinds' are the window."""
+        return self.fft if self.kind == "logmel" else self.window
+
+    @property
     def frames(self) -> int:
-        return 1 + (self.clip - self.window) // self.hop
+        return 1 + (self.clip - self.frame_length) // self.hop
 
     @property
     def features_per_frame(self) -> int:
-        return self.channels if self.kind == "microfrontend" else self.coefficients
+        return self.channels if self.kind in ("microfrontend", "logmel") else self.coefficients
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -97,8 +121,8 @@ class FeatureSpec:
         that one's features."""
         if self.kind not in FIRMWARE_KINDS:
             return f"the {self.kind} front end has no C implementation yet (only its NumPy twin)"
-        if self.kind == "tf1-mfcc" and self.sample_rate != 16000:
-            return (f"the firmware's audio is 16 kHz; this tf1-mfcc spec is at {self.sample_rate} Hz "
+        if self.kind in ("tf1-mfcc", "logmel") and self.sample_rate != 16000:
+            return (f"the firmware's audio is 16 kHz; this {self.kind} spec is at {self.sample_rate} Hz "
                     "(its window, stride and filter bank would be wrong)")
         if self.kind == "mfcc":
             from edgekit.audio.mfcc import MfccSpec
@@ -175,8 +199,9 @@ class FeatureSpec:
                 bad(f"{f} = {getattr(self, f)} must be positive")
         if self.hop_ms > self.window_ms:
             bad(f"hop_ms {self.hop_ms} > window_ms {self.window_ms}: frames would skip audio")
-        if self.window > self.clip:
-            bad(f"window_ms {self.window_ms} is longer than the clip ({self.clip_ms} ms)")
+        if self.frame_length > self.clip:
+            bad(f"{'fft' if self.kind == 'logmel' else 'window_ms'} {self.frame_length if self.kind == 'logmel' else self.window_ms} "
+                f"is longer than the clip ({self.clip_ms} ms)")
         if self.fft & (self.fft - 1):
             bad(f"fft = {self.fft} must be a power of two")
         if self.fft < self.window:
@@ -192,6 +217,8 @@ class FeatureSpec:
         if self.kind in ("mfcc", "tf1-mfcc") and self.coefficients > self.channels:
             bad(f"coefficients {self.coefficients} > channels {self.channels} (a DCT of "
                 f"{self.channels} mel bins has {self.channels} outputs)")
+        if self.kind == "logmel":
+            self._validate_logmel(bad)
         if self.output_dtype not in ("int8", "float32"):
             bad(f"output_dtype '{self.output_dtype}' (int8 or float32)")
         if self.kind == "microfrontend":
@@ -206,10 +233,42 @@ class FeatureSpec:
                 bad(f"pcan_gain_bits {self.pcan_gain_bits} too small for fft {self.fft}")
         return self
 
+    def _validate_logmel(self, bad) -> None:
+        choices = {"window_fn": ("hann", "hann-symmetric"), "mel_scale": ("slaney", "htk"),
+                   "mel_norm": ("slaney", "none"), "log": ("ln", "log10", "db10", "db20"),
+                   "normalize": ("none", "per-bin")}
+        for f, ok in choices.items():
+            if getattr(self, f) not in ok:
+                bad(f"{f} = '{getattr(self, f)}' (one of: {', '.join(ok)})")
+        if self.center:
+            bad("center = true (librosa's and torchaudio's default) pads each clip by fft/2 on both sides, "
+                "which a streaming front end cannot do: train with center=False")
+        bins = self.fft // 2 + 1
+        if self.channels > bins:
+            bad(f"channels {self.channels} > the {bins} FFT bins of fft {self.fft}")
+        if self.log_offset < 0 or self.log_floor < 0 or not (self.log_offset > 0 or self.log_floor > 0):
+            bad(f"log_offset {self.log_offset} and log_floor {self.log_floor} must be >= 0 and one of them "
+                "> 0 (else silence gives log 0)")
+        if self.normalize == "per-bin":
+            if len(self.mean) != self.channels or len(self.std) != self.channels:
+                bad(f"normalize = 'per-bin' needs mean and std of {self.channels} values each "
+                    f"(got {len(self.mean)} and {len(self.std)})")
+            if not all(s > 0 for s in self.std):
+                bad("every std must be > 0")
+        elif self.mean or self.std:
+            bad("mean / std given but normalize = 'none'")
+        from edgekit.audio.logmel import empty_channels
+        empty = empty_channels(self)
+        if empty:
+            bad(f"mel channel(s) {', '.join(map(str, empty[:5]))} cover no FFT bin ({self.channels} channels "
+                f"{self.lower_hz:g}-{self.upper_hz:g} Hz over fft {self.fft}): fewer channels or a larger fft")
+
     def describe(self) -> dict:
         d = dataclasses.asdict(self)
         if self.kind in ("mfcc", "tf1-mfcc"):
             d = {k: v for k, v in d.items() if k in _COMMON or (self.kind == "tf1-mfcc" and k == "magnitude_squared")}
+        elif self.kind == "logmel":
+            d = {k: v for k, v in d.items() if (k in _COMMON and k != "coefficients") or k in _LOGMEL}
         d["frames"], d["window_samples"], d["hop_samples"] = self.frames, self.window, self.hop
         d["firmware_front_end"] = "available" if self.firmware_ready else "not built yet"
         return d
@@ -217,6 +276,10 @@ class FeatureSpec:
 
 _COMMON = ("kind", "sample_rate", "clip_ms", "window_ms", "hop_ms", "fft", "channels",
            "lower_hz", "upper_hz", "coefficients", "output_dtype")
+
+
+_LOGMEL = ("magnitude_squared", "window_fn", "mel_scale", "mel_norm", "log", "log_offset", "log_floor",
+           "center", "normalize", "mean", "std")
 
 
 def mfcc_default() -> FeatureSpec:
@@ -245,6 +308,15 @@ def tf1_mfcc_spec(**kw) -> FeatureSpec:
     return FeatureSpec(**base)
 
 
+def logmel_spec(**kw) -> FeatureSpec:
+    """A logmel spec; defaults: 30 ms window in a 512-point FFT, 20 ms hop (49 frames a
+    second), 40 Slaney mel bins 20-8000 Hz with Slaney's norm, power, 10 log10(max(x, 1e-10))
+    (librosa's power_to_db with top_db=None), no normalisation."""
+    base = dict(kind="logmel", window_ms=30.0, hop_ms=20.0, fft=512, channels=40, lower_hz=20.0,
+                upper_hz=8000.0)
+    return FeatureSpec(**{**base, **kw})
+
+
 def spec_from_toml(path: str) -> FeatureSpec:
     try:
         with open(path, "rb") as f:
@@ -258,12 +330,17 @@ def spec_from_toml(path: str) -> FeatureSpec:
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise FeatureSpecError(f"{path}: unknown field(s) {', '.join(unknown)}")
-    base = {"microfrontend": micro_speech(), "tf1-mfcc": tf1_mfcc_spec()}.get(data.get("kind"), FeatureSpec())
+    base = {"microfrontend": micro_speech(), "tf1-mfcc": tf1_mfcc_spec(),
+            "logmel": logmel_spec()}.get(data.get("kind"), FeatureSpec())
     kw = {}
     for k, v in data.items():
         want = type(getattr(base, k))
         if want is float and isinstance(v, int) and not isinstance(v, bool):
             v = float(v)
+        if want is tuple and isinstance(v, list):
+            if not all(isinstance(e, (int, float)) and not isinstance(e, bool) for e in v):
+                raise FeatureSpecError(f"{path}: {k} must be a list of numbers")
+            v = tuple(float(e) for e in v)
         if not isinstance(v, want) or (isinstance(v, bool) and want is not bool):
             raise FeatureSpecError(f"{path}: {k} = {v!r} must be {want.__name__}")
         kw[k] = v
@@ -281,6 +358,8 @@ def spec_to_toml(spec: FeatureSpec) -> str:
     def val(v):
         if isinstance(v, bool):
             return "true" if v else "false"
+        if isinstance(v, tuple):
+            return "[" + ", ".join(repr(float(e)) for e in v) + "]"
         return f'"{v}"' if isinstance(v, str) else repr(v)
     lines = ["# the front end this model was trained on (edgekit features; written by edgekit deploy)"]
     lines += [f"{k} = {val(v)}" for k, v in dataclasses.asdict(spec).items()]

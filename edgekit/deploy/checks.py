@@ -33,6 +33,16 @@ def check_tools(board: Board, build: bool, run: bool, verify: bool) -> None:
         pio_path()
 
 
+def check_input_shape(graph: Graph, spec) -> None:
+    """The model's input is the spec's feature map: [1, frames, features(, 1)] or flattened."""
+    f, c = spec.shape
+    got = tuple(graph.tensor(graph.inputs[0]).shape)
+    if got not in ((1, f, c, 1), (1, f, c), (1, f * c)):
+        raise InputError(f"model input {list(got)} does not match the {spec.kind} front end "
+                         f"({f} frames x {c} features: {[1, f, c, 1]}); `edgekit deploy` needs a model "
+                         "on those features (see `edgekit features MODEL`; `edgekit codegen` builds any model)")
+
+
 def check_frontend_input(graph: Graph, spec=None) -> None:
     """The model's input is the front end's feature map ([1, frames, features(, 1)] or
     flattened), and deploy has a C front end of that kind: a model trained on other
@@ -40,12 +50,7 @@ def check_frontend_input(graph: Graph, spec=None) -> None:
     from edgekit.audio.features import FIRMWARE_KINDS, mfcc_default
 
     spec = spec or mfcc_default()
-    f, c = spec.shape
-    got = tuple(graph.tensor(graph.inputs[0]).shape)
-    if got not in ((1, f, c, 1), (1, f, c), (1, f * c)):
-        raise InputError(f"model input {list(got)} does not match the {spec.kind} front end "
-                         f"({f} frames x {c} features: {[1, f, c, 1]}); `edgekit deploy` needs a model "
-                         "on those features (see `edgekit features MODEL`; `edgekit codegen` builds any model)")
+    check_input_shape(graph, spec)
     gap = spec.firmware_gap()
     if gap:
         raise InputError(f"{gap}: deploy builds firmware for {', '.join(FIRMWARE_KINDS)} front ends "

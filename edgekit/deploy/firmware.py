@@ -2,7 +2,8 @@
 run over wavs with its output parsed.
 
 Sources: edgekit/firmware/frontend (MFCC; with -DEK_FE_MICRO the microfrontend; with
--DEK_FE_TF1 the float MFCC path as TF's AudioSpectrogram + Mfcc),
+-DEK_FE_TF1 the float MFCC path as TF's AudioSpectrogram + Mfcc; with -DEK_FE_LOGMEL
+librosa-style log-mel energies, ek_logmel_f32.c),
 edgekit/firmware/kws (detector, wav source, main), the int8
 runtime and the generated model; generated here: ek_mfcc_tables.{h,c} or
 ek_micro_tables.{h,c} (front-end constants) and ek_kws_config.h (labels, detector settings). `edgekit deploy` builds the
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgekit.audio.emit import generate_micro_tables, generate_tables, generate_tf1_tables
+from edgekit.audio.emit import generate_logmel_tables, generate_micro_tables, generate_tables, generate_tf1_tables
 from edgekit.audio.mfcc import MfccSpec
 from edgekit.boards import Board
 from edgekit.codegen.emit import Generated
@@ -63,12 +64,14 @@ def config_header(labels: list[str], cfg: KwsConfig, spec: MfccSpec = MfccSpec()
 
 MICRO = "micro"   # the front-end build of FeatureSpec kind microfrontend (beside "float", "fixed")
 TF1 = "tf1"       # ... of kind tf1-mfcc (the float MFCC path as TF's AudioSpectrogram + Mfcc)
-_KIND_FRONTEND = {"microfrontend": MICRO, "tf1-mfcc": TF1}
+LOGMEL = "logmel"  # ... of kind logmel (float log-mel energies, ek_logmel_f32.c)
+_KIND_FRONTEND = {"microfrontend": MICRO, "tf1-mfcc": TF1, "logmel": LOGMEL}
+_SPEC_FRONTENDS = (TF1, LOGMEL)   # float front ends whose sizes come from the spec
 
 
 def firmware_frontend(spec, board_frontend: str) -> str:
-    """Which C front end a model's FeatureSpec needs: the microfrontend (integer only) or the
-    tf1 one (float; soft float on a core without FPU) for those kinds, whatever the board,
+    """Which C front end a model's FeatureSpec needs: the microfrontend (integer only), the
+    tf1 or logmel one (float; soft float on a core without FPU) for those kinds, whatever the board,
     else the board's MFCC arithmetic ("float" or "fixed")."""
     return _KIND_FRONTEND.get(spec.kind, board_frontend) if spec is not None else board_frontend
 
@@ -82,11 +85,14 @@ def frontend_tables(frontend: str, spec=None) -> dict[str, str]:
     if frontend == TF1:
         from edgekit.audio.features import tf1_mfcc_spec
         return generate_tf1_tables(spec or tf1_mfcc_spec())
+    if frontend == LOGMEL:
+        from edgekit.audio.features import logmel_spec
+        return generate_logmel_tables(spec or logmel_spec())
     return generate_tables()
 
 
 def generated_files(labels: list[str], cfg: KwsConfig, frontend: str = "float", spec=None) -> dict[str, str]:
-    hop = spec.as_mfcc() if spec is not None and frontend == TF1 else MfccSpec()   # the stride in hops
+    hop = spec.as_mfcc() if spec is not None and frontend in _SPEC_FRONTENDS else MfccSpec()   # the stride in hops
     return {**frontend_tables(frontend, spec), "ek_kws_config.h": config_header(labels, cfg, hop)}
 
 
@@ -104,7 +110,8 @@ def include_dirs() -> tuple[Path, ...]:
 
 
 def frontend_flags(frontend: str) -> tuple[str, ...]:
-    return {"fixed": ("-DEK_FE_FIXED",), MICRO: ("-DEK_FE_MICRO",), TF1: ("-DEK_FE_TF1",)}.get(frontend, ())
+    return {"fixed": ("-DEK_FE_FIXED",), MICRO: ("-DEK_FE_MICRO",), TF1: ("-DEK_FE_TF1",),
+            LOGMEL: ("-DEK_FE_LOGMEL",)}.get(frontend, ())
 
 
 def build_kws(gen: Generated, target: Board, frontend: str, labels: list[str], workdir: Path,
@@ -173,7 +180,7 @@ def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
     """Run the front-end-only build on (N, 16000) int16 clips: (int8 windows (N, 49, 10),
     raw coefficients (N, 49, 10): float32, or Q20 int32 for the fixed path). The
     microfrontend ("micro", spec: its FeatureSpec): (N, frames, channels) int8 twice (its
-    features are final). The tf1 one ("tf1", spec: its FeatureSpec): int8 and float32."""
+    features are final). The tf1 and logmel ones (spec: their FeatureSpec): int8 and float32."""
     wd = exe.parent
     (wd / "ek_clips.bin").write_bytes(np.ascontiguousarray(clips, "<i2").tobytes())
     run_program(exe, target, ["ek_clips.bin", "ek_feat.bin"], "the front-end run", timeout)
@@ -181,9 +188,9 @@ def run_features(exe: Path, target: Board, clips: np.ndarray, frontend: str,
     if frontend == MICRO:
         from edgekit.audio.features import micro_speech
         frames, coeffs = (spec or micro_speech()).shape
-    elif frontend == TF1:
-        from edgekit.audio.features import tf1_mfcc_spec
-        frames, coeffs = (spec or tf1_mfcc_spec()).shape
+    elif frontend in _SPEC_FRONTENDS:
+        from edgekit.audio.features import logmel_spec, tf1_mfcc_spec
+        frames, coeffs = (spec or (tf1_mfcc_spec() if frontend == TF1 else logmel_spec())).shape
     else:
         frames, coeffs = MfccSpec().frames, MfccSpec().coeffs
     n = frames * coeffs

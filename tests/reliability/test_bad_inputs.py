@@ -98,7 +98,12 @@ def _tf1_graphs(d: Path, files: dict) -> None:
     files["not_graphdef.pb"] = d / "not_graphdef.pb"
     files["not_graphdef.pb"].write_bytes(b"\xff\xff\xff\xff not a protobuf" * 8)
     for name, text in {"tf1_13_coeffs.toml": 'kind = "tf1-mfcc"\ncoefficients = 13\n',
-                       "tf1_above_nyquist.toml": 'kind = "tf1-mfcc"\nupper_hz = 9000.0\n'}.items():
+                       "tf1_above_nyquist.toml": 'kind = "tf1-mfcc"\nupper_hz = 9000.0\n',
+                       "logmel.toml": 'kind = "logmel"\n',
+                       "logmel_hop_over_window.toml": 'kind = "logmel"\nhop_ms = 40.0\n',
+                       "logmel_above_nyquist.toml": 'kind = "logmel"\nupper_hz = 8500.0\n',
+                       "logmel_bins_over_fft.toml": 'kind = "logmel"\nchannels = 300\n',
+                       "logmel_centered.toml": 'kind = "logmel"\ncenter = true\n'}.items():
         (d / name).write_text(text)
         files[name] = d / name
 
@@ -151,6 +156,17 @@ CASES = {
                                            "differs from the front end in", {}),
     "tf1_spec_above_nyquist": (deploy(INT8, "--features", "{tf1_above_nyquist.toml}"), 2,
                                "upper_hz 9000.0 is above Nyquist (8000 Hz at 16000 Hz)", {}),
+    "logmel_model_input_not_its_spec": (deploy(INT8, "--features", "{logmel.toml}"), 2,
+                                        "model input [1, 49, 10, 1] does not match the logmel front end "
+                                        "(49 frames x 40 features", {}),
+    "logmel_hop_over_window": (deploy(INT8, "--features", "{logmel_hop_over_window.toml}"), 2,
+                               "hop_ms 40.0 > window_ms 30.0", {}),
+    "logmel_above_nyquist": (deploy(INT8, "--features", "{logmel_above_nyquist.toml}"), 2,
+                             "upper_hz 8500.0 is above Nyquist", {}),
+    "logmel_bins_over_fft": (deploy(INT8, "--features", "{logmel_bins_over_fft.toml}"), 2,
+                             "channels 300 > the 257 FFT bins of fft 512", {}),
+    "logmel_centered": (deploy(INT8, "--features", "{logmel_centered.toml}"), 2,
+                        "center = true (librosa's and torchaudio's default) pads each clip", {}),
     # wavs
     "wav_missing": (deploy(INT8, "--wav", "{missing}/a.wav"), 2, "no such wav file", {}),
     "wav_8khz": (deploy(INT8, "--wav", "{8khz.wav}"), 2, "sample rate 8000 Hz, the front end needs 16000 Hz", {}),

@@ -1,4 +1,4 @@
-/* ek_frontend: one MFCC frame into the ring, and the int8 model window. See
+/* ek_frontend: one MFCC (or log-mel, -DEK_FE_LOGMEL) frame into the ring, and the int8 model window. See
  * ek_frontend.h. The framing is in ek_fe_framing.c, the frame math in ek_mfcc_f32.c /
  * ek_mfcc_q.c. */
 #ifndef EK_FE_MICRO   /* the MFCC front end; -DEK_FE_MICRO builds ek_micro_*.c */
@@ -22,8 +22,8 @@ int32_t ek_log2_q24(uint64_t v) {
 #endif
 
 void ek_fe_frame_into(ek_frontend *fe, int slot, int32_t norm) {
-#ifdef EK_FE_TF1
-    norm = 1;   /* TF's Mfcc has no normaliser: every frame at log_norm 0, c0 never shifted */
+#if defined(EK_FE_TF1) || defined(EK_FE_LOGMEL)
+    norm = 1;   /* TF's Mfcc and librosa have no normaliser: every frame at log_norm 0, never shifted */
 #endif
     if (norm < 1) norm = 1;
     ek_mfcc_frame(fe->buf, norm, fe->feat[slot]);
@@ -58,7 +58,7 @@ static void quantize_frame(const ek_fe_coeff *c, int32_t dlog2, float scale, int
 void ek_fe_window_s8(const ek_frontend *fe, int32_t norm, float scale, int32_t zero_point,
                      int8_t *out) {
     const int missing = EK_FE_FRAMES - fe->count;
-#ifdef EK_FE_TF1
+#if defined(EK_FE_TF1) || defined(EK_FE_LOGMEL)
     norm = 1;
 #endif
     const int32_t log_target = ek_log2_q24((uint64_t)(norm < 1 ? 1 : norm));

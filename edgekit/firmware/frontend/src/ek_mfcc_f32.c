@@ -6,7 +6,7 @@
  * generate_tf1_tables): no normaliser, the samples in units of full scale (/ 32768), the
  * filter bank on |X| (sqrt(|X|) when the graph's spectrogram is not squared: Mfcc takes the
  * root of whatever it gets), ln(max(channel, 1e-12)). Twin: edgekit.audio.tf1_mfcc.tf1_mfcc. */
-#if !defined(EK_FE_FIXED) && !defined(EK_FE_MICRO)
+#if !defined(EK_FE_FIXED) && !defined(EK_FE_MICRO) && !defined(EK_FE_LOGMEL)   /* logmel: ek_logmel_f32.c */
 #include <math.h>
 
 #include "ek_fft.h"
