@@ -20,9 +20,10 @@ import numpy as np
 
 from edgekit.boards import Board
 from edgekit.errors import EdgekitError
+from edgekit.runtime_limits import AUDIO_RING
 
 REC_CLIP, REC_CLASSIFY, REC_STREAM, REC_END = 1, 2, 3, 4   # ek_kws_serial_main.c's records
-CHUNK = 4096     # samples per record: EK_SERIAL_CHUNK (half of ek_board.h's EK_AUDIO_RING)
+CHUNK = AUDIO_RING // 2   # samples per record: ek_kws_serial_main.c's EK_SERIAL_CHUNK, half the ring
 CLIP = 16000     # samples classified per clip (EK_FE_CLIP: the first second)
 # QEMU's serial port (-serial, in order) of the UART each SoC's board support talks on
 QEMU_SERIAL = {"stm32f4": 1}   # USART2: QEMU's STM32F405 wires USART1 to the first, USART2 to the second
