@@ -35,7 +35,7 @@ demo-quantize: setup
 	else echo "demo: $(EVAL_X) not found: skipping the accuracy check (set ASSETS=...)"; fi
 
 test: setup
-	$(VENV)/python -m pytest -q --durations=15
+	$(VENV)/python -m pytest -q --durations=40
 
 # The full 1000-input checks (nightly-style; not part of `make test`).
 test-slow: setup

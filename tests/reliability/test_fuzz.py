@@ -8,8 +8,8 @@ import pytest
 from tests.fuzz.run import fuzz
 
 # seconds of fuzzing per target, and the fewest inputs that shows the fuzzer really ran
-BUDGET = {"tflite": (15, 500), "wav": (5, 500), "keras_archive": (5, 10), "keras_config": (10, 10),
-          "h5": (10, 1), "pt2_archive": (5, 10), "pt2_model": (10, 10)}
+BUDGET = {"tflite": (10, 500), "wav": (5, 500), "keras_archive": (5, 10), "keras_config": (6, 10),
+          "h5": (6, 1), "pt2_archive": (5, 10), "pt2_model": (6, 10)}
 
 
 @pytest.mark.parametrize("target", sorted(BUDGET))
