@@ -117,22 +117,13 @@ def c_tables(spec) -> dict[str, np.ndarray]:
     """The C tables (edgekit/audio/emit.py generate_logmel_tables): the window in its frame,
     the FFT's twiddles and split factors (those of the MFCC float path, same FFT size), each
     channel's first bin, length and weights, and the per-bin gain and bias."""
-    n2 = spec.fft // 2
-    ang = 2 * np.pi * np.arange(n2 // 2) / n2
-    split = np.pi * np.arange(n2 + 1) / n2
-    t = {"window_f32": window(spec).astype(np.float32),
-         "twiddle_f32": np.stack([np.cos(ang), -np.sin(ang)], 1).astype(np.float32),
-         "split_f32": np.stack([np.cos(split), -np.sin(split)], 1).astype(np.float32)}
-    w = filterbank(spec)
-    starts, lens, flat = [], [], []
-    for j in range(spec.channels):
-        nz = np.flatnonzero(w[:, j])
-        s, e = (int(nz[0]), int(nz[-1]) + 1) if len(nz) else (0, 0)
-        starts.append(s)
-        lens.append(e - s)
-        flat.append(w[s:e, j])
-    t["mel_start"], t["mel_len"] = np.array(starts, np.int32), np.array(lens, np.int32)
-    t["mel_f32"] = np.concatenate(flat).astype(np.float32)
+    from edgekit.audio.mfcc import band_tables, fft_factors
+
+    twiddle, split = fft_factors(spec.fft)
+    starts, lens, flat = band_tables(filterbank(spec))
+    t = {"window_f32": window(spec).astype(np.float32), "twiddle_f32": twiddle.astype(np.float32),
+         "split_f32": split.astype(np.float32), "mel_start": starts, "mel_len": lens,
+         "mel_f32": flat.astype(np.float32)}
     gain, bias = affine(spec)
     t["gain_f32"], t["bias_f32"] = gain.astype(np.float32), bias.astype(np.float32)
     return t

@@ -30,6 +30,29 @@ import numpy as np
 Q20 = 1 << 20
 
 
+def fft_factors(fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """The C front ends' real FFT of `fft` points as a complex FFT of half that plus a split
+    step: (twiddles of the half-size FFT, split factors), each row (cos, -sin), float64."""
+    n2 = fft // 2
+    ang = 2 * np.pi * np.arange(n2 // 2) / n2
+    split = np.pi * np.arange(n2 + 1) / n2
+    return np.stack([np.cos(ang), -np.sin(ang)], 1), np.stack([np.cos(split), -np.sin(split)], 1)
+
+
+def band_tables(w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A filter bank [bins, channels] as the C front ends store it: each channel's first
+    bin and length (a channel over no bin: 0, 0) and the weights over those contiguous
+    spans, concatenated (float64)."""
+    starts, lens, flat = [], [], []
+    for j in range(w.shape[1]):
+        nz = np.flatnonzero(w[:, j])
+        s, e = (int(nz[0]), int(nz[-1]) + 1) if len(nz) else (0, 0)
+        starts.append(s)
+        lens.append(e - s)
+        flat.append(w[s:e, j])
+    return np.array(starts, np.int32), np.array(lens, np.int32), np.concatenate(flat)
+
+
 @dataclass(frozen=True)
 class MfccSpec:
     rate: int = 16000
@@ -72,31 +95,16 @@ class MfccSpec:
         k, n = np.arange(self.coeffs)[:, None], np.arange(self.mels)[None, :]
         return np.sqrt(2.0 / self.mels) * np.cos(np.pi * k * (2 * n + 1) / (2 * self.mels))
 
-    def mel_bands(self) -> list[tuple[int, np.ndarray]]:
-        """Each filter as (first bin, weights over its contiguous nonzero bins)."""
-        m = self.mel_matrix()
-        out = []
-        for j in range(self.mels):
-            nz = np.flatnonzero(m[:, j])
-            out.append((int(nz[0]), m[nz[0]:nz[-1] + 1, j]))
-        return out
-
     def tables(self) -> dict[str, np.ndarray]:
         """Every constant table of the two C paths, in the exact values the twins use."""
-        n2 = self.fft // 2
-        ang = 2 * np.pi * np.arange(n2 // 2) / n2
-        split = np.pi * np.arange(n2 + 1) / n2
-        starts = np.array([s for s, _ in self.mel_bands()], np.int32)
-        lens = np.array([len(w) for _, w in self.mel_bands()], np.int32)
-        w_mel = np.concatenate([w for _, w in self.mel_bands()])
+        twiddle, split = fft_factors(self.fft)
+        starts, lens, w_mel = band_tables(self.mel_matrix())
         dct = self.dct_matrix()
         return {
             "window_f32": self.window().astype(np.float32),
             "window_q15": _q(self.window(), 15),
-            "twiddle_f32": np.stack([np.cos(ang), -np.sin(ang)], 1).astype(np.float32),
-            "twiddle_q30": _q(np.stack([np.cos(ang), -np.sin(ang)], 1), 30),
-            "split_f32": np.stack([np.cos(split), -np.sin(split)], 1).astype(np.float32),
-            "split_q30": _q(np.stack([np.cos(split), -np.sin(split)], 1), 30),
+            "twiddle_f32": twiddle.astype(np.float32), "twiddle_q30": _q(twiddle, 30),
+            "split_f32": split.astype(np.float32), "split_q30": _q(split, 30),
             "mel_start": starts, "mel_len": lens,
             "mel_f32": w_mel.astype(np.float32), "mel_q15": _q(w_mel, 15),
             "dct_f32": dct.astype(np.float32), "dct_ln2_q30": _q(dct * np.log(2), 30),

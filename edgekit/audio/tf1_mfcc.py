@@ -98,21 +98,13 @@ def tf1_mfcc(samples: np.ndarray, spec) -> np.ndarray:
 def c_tables(spec) -> dict[str, np.ndarray]:
     """The C float path's tables for this spec (edgekit/audio/emit.py): the FFT of the
     sample MFCC (MfccSpec.tables, same window and FFT), with TF's filter bank and DCT."""
-    from edgekit.audio.mfcc import MfccSpec
+    from edgekit.audio.mfcc import MfccSpec, band_tables
 
     base = MfccSpec(rate=spec.sample_rate, clip=spec.clip, frame=spec.window, hop=spec.hop, fft=spec.fft,
                     mels=spec.channels, fmin=spec.lower_hz, fmax=spec.upper_hz, coeffs=spec.coefficients)
     t = {k: v for k, v in base.tables().items() if k in ("window_f32", "twiddle_f32", "split_f32")}
-    w = filterbank(spec)
-    starts, lens, flat = [], [], []
-    for j in range(spec.channels):
-        nz = np.flatnonzero(w[:, j])
-        s, e = (int(nz[0]), int(nz[-1]) + 1) if len(nz) else (0, 0)
-        starts.append(s)
-        lens.append(e - s)
-        flat.append(w[s:e, j])
-    t["mel_start"], t["mel_len"] = np.array(starts, np.int32), np.array(lens, np.int32)
-    t["mel_f32"] = np.concatenate(flat).astype(np.float32)
+    t["mel_start"], t["mel_len"], flat = band_tables(filterbank(spec))
+    t["mel_f32"] = flat.astype(np.float32)
     t["dct_f32"] = dct_matrix(spec).astype(np.float32)
     return t
 
